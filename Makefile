@@ -1,0 +1,55 @@
+# Two virtual environments:
+#   .venv       Python 3.11, everything but Lava (torch CPU build pinned first, then norse, brian2, nir)
+#   .venv-lava  Python 3.10, lava-nc with numpy < 2, no torch
+SHELL := /bin/bash
+PY311 ?= python3.11
+PY310 ?= $(shell command -v python3.10 >/dev/null 2>&1 && python3.10 --version >/dev/null 2>&1 && echo python3.10 || echo "env PYENV_VERSION=3.10.13 python3.10")
+VENV := .venv
+VENV_LAVA := .venv-lava
+PYTEST_ARGS ?=
+
+.PHONY: all demo test test-main test-lava bench lint format clean venv venv-lava
+
+all: test
+
+$(VENV)/.stamp: pyproject.toml
+	$(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e '.[torch,brian2,nir,dev]' torch==2.13.0
+	touch $@
+
+$(VENV_LAVA)/.stamp: pyproject.toml
+	$(PY310) -m venv $(VENV_LAVA)
+	$(VENV_LAVA)/bin/pip install -q --upgrade pip
+	$(VENV_LAVA)/bin/pip install -q -e '.[lava,nir,dev]' 'numpy<2'
+	touch $@
+
+venv: $(VENV)/.stamp
+venv-lava: $(VENV_LAVA)/.stamp
+
+demo: $(VENV)/.stamp
+	$(VENV)/bin/spikelab demo
+
+test: test-main test-lava
+
+test-main: $(VENV)/.stamp
+	$(VENV)/bin/ruff check spikelab tests benchmarks examples
+	$(VENV)/bin/python -m pytest -q -n 2 $(PYTEST_ARGS)
+
+test-lava: $(VENV_LAVA)/.stamp
+	$(VENV_LAVA)/bin/python -m pytest -q -n 2 $(PYTEST_ARGS)
+
+bench: $(VENV)/.stamp
+	$(VENV)/bin/spikelab bench --json results/bench.json
+
+lint: $(VENV)/.stamp
+	$(VENV)/bin/ruff check spikelab tests benchmarks examples
+	$(VENV)/bin/ruff format --check spikelab tests benchmarks examples
+
+format: $(VENV)/.stamp
+	$(VENV)/bin/ruff format spikelab tests benchmarks examples
+	$(VENV)/bin/ruff check --fix spikelab tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) $(VENV_LAVA) results build *.egg-info

@@ -1,0 +1,44 @@
+"""spikelab: spiking reservoirs (LSM, LIF, Izhikevich) on pluggable backends.
+
+    import spikelab as sl
+    net = sl.reservoirs.lsm_column(shape=(10, 10, 10), n_inputs=34 * 34 * 2, seed=0)
+    sim = net.compile(backend="numba", dt=1.0)      # ms
+    rec = sim.run(batch)                            # a SpikeBatch of many samples
+
+``import spikelab`` imports numpy, scipy and h5py only; numba, torch, norse, lava and
+brian2 are imported by the backend that needs them.
+"""
+
+from . import reservoirs
+from .backends.base import (
+    BackendUnavailable,
+    Recording,
+    RecordSpec,
+    UnsupportedFeature,
+    available_backends,
+    get_backend,
+)
+from .network import InputPort, Network, Population, Projection
+from .neurons import LIF, Izhikevich
+from .spikes import SpikeBatch, SpikeTrains
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LIF",
+    "BackendUnavailable",
+    "InputPort",
+    "Izhikevich",
+    "Network",
+    "Population",
+    "Projection",
+    "RecordSpec",
+    "Recording",
+    "SpikeBatch",
+    "SpikeTrains",
+    "UnsupportedFeature",
+    "available_backends",
+    "get_backend",
+    "reservoirs",
+    "__version__",
+]

@@ -1,0 +1,190 @@
+"""Pure numba kernels implementing docs/semantics.md (the reference CPU arithmetic).
+
+Stages within one step t of one sample (see docs/semantics.md):
+
+1. ``deliver_inputs``  : input events of step t are spread through the input CSR into the
+                         ring buffer slot of step t + delay (delay >= 0).
+2. neuron update       : ``lif_step`` / ``izh_step`` read I_in = ring[t % L] (the per-step
+                         synaptic input, one visible array), integrate, test and reset.
+3. ``propagate``       : spikes of step t are spread through the recurrent CSR into slot
+                         t + delay (delay >= 1).
+
+Parameters are packed per neuron in one float matrix ``P`` [N_PARAMS, N] whose rows are
+named below; the two models use the rows differently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# Row indices into the parameter matrix P.
+BETA = 0  # both models: synaptic decay per step, exp(-dt/tau_syn) (0 for delta synapses)
+ALPHA, V_REST, V_RESET, V_TH, BIAS_TERM = 1, 2, 3, 4, 5  # LIF
+A, B, C, D, V_PEAK, BIAS, V_INIT = 1, 2, 3, 4, 5, 6, 7  # Izhikevich
+N_PARAMS = 8
+KIND_LIF, KIND_IZH = 0, 1
+
+
+@njit(cache=True, inline="always")
+def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, spiked):  # noqa: N803
+    """One LIF step for neurons [lo, hi); writes spiked[j] = 1 for each spike."""
+    for j in range(lo, hi):
+        i_syn[j] = P[BETA, j] * i_syn[j] + I_in[j]
+        if refr[j] > 0:
+            refr[j] -= 1
+            v[j] = P[V_RESET, j]
+            spiked[j] = 0
+            continue
+        vr = P[V_REST, j]
+        v[j] = vr + P[ALPHA, j] * (v[j] - vr) + P[BIAS_TERM, j] + i_syn[j]
+        if v[j] > P[V_TH, j]:
+            spiked[j] = 1
+            v[j] = P[V_RESET, j]
+            refr[j] = n_ref[j]
+        else:
+            spiked[j] = 0
+
+
+@njit(cache=True, inline="always")
+def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spiked):  # noqa: N803
+    """One Izhikevich (2003) step for neurons [lo, hi): two dt/2 half-steps of v, one of u."""
+    half = 0.5 * dt
+    for j in range(lo, hi):
+        i_syn[j] = P[BETA, j] * i_syn[j] + I_in[j]
+        current = P[BIAS, j] + i_syn[j]
+        vj = v[j]
+        uj = u[j]
+        vj = vj + half * (0.04 * vj * vj + 5.0 * vj + 140.0 - uj + current)
+        vj = vj + half * (0.04 * vj * vj + 5.0 * vj + 140.0 - uj + current)
+        uj = uj + dt * P[A, j] * (P[B, j] * vj - uj)
+        if vj >= P[V_PEAK, j]:
+            spiked[j] = 1
+            vj = P[C, j]
+            uj = uj + P[D, j]
+        else:
+            spiked[j] = 0
+        v[j] = vj
+        u[j] = uj
+
+
+@njit(cache=True, inline="always")
+def deliver_inputs(e0, e1, t, ev_steps, ev_ch, ev_val, indptr, indices, w, dly, ring, L):  # noqa: N803
+    """Spread input events [e0, ...) of step t into the ring; returns (next event, syn events)."""
+    n_syn = 0
+    e = e0
+    while e < e1 and ev_steps[e] == t:
+        ch = ev_ch[e]
+        val = ev_val[e]
+        cur = -1
+        row = ring[0]
+        for k in range(indptr[ch], indptr[ch + 1]):
+            if dly[k] != cur:  # synapses of a row are sorted by delay: one lookup per group
+                cur = dly[k]
+                row = ring[(t + cur) % L]
+            row[indices[k]] += w[k] * val
+        n_syn += indptr[ch + 1] - indptr[ch]
+        e += 1
+    return e, n_syn
+
+
+@njit(cache=True, inline="always")
+def propagate(t, spiked, indptr, indices, w, dly, ring, L):
+    """Spread the spikes of step t through the recurrent CSR; returns synaptic events."""
+    n_syn = 0
+    for j in range(spiked.shape[0]):
+        if spiked[j]:
+            cur = -1
+            row = ring[0]
+            for k in range(indptr[j], indptr[j + 1]):
+                if dly[k] != cur:  # synapses of a row are sorted by delay
+                    cur = dly[k]
+                    row = ring[(t + cur) % L]
+                row[indices[k]] += w[k]
+            n_syn += indptr[j + 1] - indptr[j]
+    return n_syn
+
+
+@njit(cache=True)
+def init_state(P, pop_start, pop_stop, pop_kind, v, u):
+    """Initial state: LIF v = v_rest; Izhikevich v = v_init, u = b * v_init."""
+    for p in range(pop_start.shape[0]):
+        for j in range(pop_start[p], pop_stop[p]):
+            if pop_kind[p] == KIND_LIF:
+                v[j] = P[V_REST, j]
+                u[j] = 0.0
+            else:
+                v[j] = P[V_INIT, j]
+                u[j] = P[B, j] * P[V_INIT, j]
+
+
+@njit(cache=True)
+def simulate_sample(
+    ev_steps, ev_ch, ev_val, n_steps,
+    in_indptr, in_indices, in_w, in_d,
+    rc_indptr, rc_indices, rc_w, rc_d,
+    pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
+    counts, raster, record_raster, vrec_idx, vrec,
+):  # fmt: skip
+    """Run one sample; fills counts [bins, N], raster [T, N], vrec [T, k]. Returns counters."""
+    N = P.shape[1]  # noqa: N806
+    dtype = P.dtype
+    v = np.zeros(N, dtype)
+    u = np.zeros(N, dtype)
+    i_syn = np.zeros(N, dtype)
+    refr = np.zeros(N, np.int32)
+    spiked = np.zeros(N, np.uint8)
+    ring = np.zeros((L, N), dtype)
+    init_state(P, pop_start, pop_stop, pop_kind, v, u)
+    n_events = ev_steps.shape[0]
+    e = 0
+    n_spk = 0
+    n_syn = 0
+    for t in range(n_steps):
+        e, s = deliver_inputs(e, n_events, t, ev_steps, ev_ch, ev_val,
+                              in_indptr, in_indices, in_w, in_d, ring, L)
+        n_syn += s
+        slot = t % L
+        I_in = ring[slot]  # noqa: N806  the per-step synaptic input of all projections
+        for p in range(pop_start.shape[0]):
+            if pop_kind[p] == KIND_LIF:
+                lif_step(pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, spiked)
+            else:
+                izh_step(pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, dt, spiked)
+        I_in[:] = 0.0
+        b = t // bin_steps
+        for j in range(N):
+            if spiked[j]:
+                counts[b, j] += 1
+                n_spk += 1
+                if record_raster:
+                    raster[t, j] = 1
+        for q in range(vrec_idx.shape[0]):
+            vrec[t, q] = v[vrec_idx[q]]
+        n_syn += propagate(t, spiked, rc_indptr, rc_indices, rc_w, rc_d, ring, L)
+    return n_spk, n_syn
+
+
+@njit(cache=True, parallel=True)
+def simulate_batch(
+    offsets, ev_steps, ev_ch, ev_val, n_steps,
+    in_indptr, in_indices, in_w, in_d,
+    rc_indptr, rc_indices, rc_w, rc_d,
+    pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
+    counts, raster, record_raster, vrec_idx, vrec, n_spk, n_syn,
+):  # fmt: skip
+    """All samples, in parallel over the batch. Each sample writes only its own slices,
+    so the result is bit-identical whatever the thread count."""
+    for b in prange(offsets.shape[0] - 1):
+        lo = offsets[b]
+        hi = offsets[b + 1]
+        rb = raster[b] if record_raster else raster[0]
+        s, y = simulate_sample(
+            ev_steps[lo:hi], ev_ch[lo:hi], ev_val[lo:hi], n_steps,
+            in_indptr, in_indices, in_w, in_d,
+            rc_indptr, rc_indices, rc_w, rc_d,
+            pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
+            counts[b], rb, record_raster, vrec_idx, vrec[b],
+        )  # fmt: skip
+        n_spk[b] = s
+        n_syn[b] = y

@@ -1,0 +1,246 @@
+"""The backend contract: protocols, the Recording value, the registry and the errors.
+
+A backend turns a ``Network`` (plain data) into a ``Simulation`` that runs batches of
+independent samples. Backends are looked up by name (``get_backend("numba")``); built-in
+ones are listed in ``_BUILTIN`` and third parties add theirs through the
+``spikelab.backends`` entry-point group. Heavy dependencies are imported only when a
+backend is instantiated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..spikes import SpikeBatch, SpikeTrains
+
+if TYPE_CHECKING:
+    from ..network import Network
+
+log = logging.getLogger("spikelab")
+
+
+class BackendUnavailable(ImportError):
+    """A known backend whose dependency is not installed in this environment."""
+
+
+class UnsupportedFeature(NotImplementedError):
+    """A backend cannot compute part of a network exactly; raised at compile time."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSpec:
+    """What a simulation records.
+
+    bin_steps : width of a spike-count bin in steps; None means one bin for the whole run.
+    raster : also record every spike (as ``SpikeTrains``).
+    voltage : global indices of neurons whose membrane potential (mV) is recorded every step.
+    """
+
+    bin_steps: int | None = None
+    raster: bool = False
+    voltage: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.bin_steps is not None and int(self.bin_steps) < 1:
+            raise ValueError(f"bin_steps must be >= 1 or None, got {self.bin_steps}")
+        object.__setattr__(self, "voltage", tuple(int(i) for i in self.voltage))
+
+    def n_bins(self, n_steps: int) -> int:
+        return 1 if self.bin_steps is None else -(-n_steps // int(self.bin_steps))
+
+    def bin_width(self, n_steps: int) -> int:
+        return n_steps if self.bin_steps is None else int(self.bin_steps)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Recording:
+    """What a run returns, as numpy.
+
+    counts : int32 [batch, bins, neurons] spikes per time bin.
+    bin_steps : steps per bin.
+    n_steps, dt : run length in steps and step in ms.
+    populations : (name, start, stop) of each population in the global neuron index.
+    raster : every spike, when recorded.
+    voltage : float [batch, n_steps, len(voltage_neurons)] in mV, when recorded.
+    n_spikes, n_synaptic_events : totals over the batch (for benchmarks).
+    wall_time_s : time spent in ``run``.
+    """
+
+    counts: np.ndarray
+    bin_steps: int
+    n_steps: int
+    dt: float
+    populations: tuple[tuple[str, int, int], ...]
+    raster: SpikeTrains | None = None
+    voltage: np.ndarray | None = None
+    voltage_neurons: tuple[int, ...] = ()
+    n_spikes: int = 0
+    n_synaptic_events: int = 0
+    wall_time_s: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.counts.shape[0]
+
+    def population(self, name: str) -> slice:
+        for pname, start, stop in self.populations:
+            if pname == name:
+                return slice(start, stop)
+        known = [p[0] for p in self.populations]
+        raise KeyError(f"no population {name!r} in this recording; populations: {known}")
+
+    def rates_hz(self, name: str | None = None) -> np.ndarray:
+        """Mean firing rate (Hz) of each sample, over all neurons or one population."""
+        counts = self.counts if name is None else self.counts[:, :, self.population(name)]
+        seconds = self.n_steps * self.dt / 1000.0
+        return counts.sum(axis=(1, 2)) / max(counts.shape[2], 1) / seconds
+
+
+@runtime_checkable
+class Simulation(Protocol):
+    """A compiled network, ready to run batches."""
+
+    def run(self, batch: SpikeBatch) -> Recording: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+
+    def compile(self, net: Network, *, dt: float, record: RecordSpec) -> Simulation: ...
+
+
+@dataclass(frozen=True)
+class _Entry:
+    target: str  # "module:Class"
+    requires: tuple[str, ...]  # importable modules the backend needs
+    install: str  # exact command that installs them
+
+
+_BUILTIN: dict[str, _Entry] = {
+    "numba": _Entry("spikelab.backends.numba:NumbaBackend", ("numba",), "pip install numba"),
+    "torch": _Entry(
+        "spikelab.backends.torch:TorchBackend",
+        ("torch", "norse"),
+        "pip install 'spikelab[torch]'  (or: pip install torch norse)",
+    ),
+    "brian2": _Entry(
+        "spikelab.backends.brian2:Brian2Backend",
+        ("brian2",),
+        "pip install 'spikelab[brian2]'  (or: pip install brian2)",
+    ),
+    "lava": _Entry(
+        "spikelab.backends.lava:LavaBackend",
+        ("lava",),
+        "pip install 'spikelab[lava]' in a Python 3.10 environment with numpy<2 "
+        "(in this repo: make venv-lava, then use .venv-lava/bin/python)",
+    ),
+    "crossbar": _Entry(
+        "spikelab.backends.crossbar:CrossbarBackend", ("numba",), "pip install numba"
+    ),
+}
+_ALIASES = {"norse": "torch", "cpu": "numba"}
+# The order in which backend="auto" prefers backends (a GPU first when one is present).
+_AUTO_ORDER = ("torch-cuda", "numba", "torch", "brian2")
+
+
+def _entry_point_backends() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group="spikelab.backends")}
+
+
+def known_backends() -> list[str]:
+    return sorted(set(_BUILTIN) | set(_entry_point_backends()))
+
+
+def _missing_modules(entry: _Entry) -> list[str]:
+    return [mod for mod in entry.requires if importlib.util.find_spec(mod) is None]
+
+
+def available_backends() -> list[str]:
+    """Names of the backends whose dependencies are importable here."""
+    names = [n for n, e in _BUILTIN.items() if not _missing_modules(e)]
+    return sorted(set(names) | set(_entry_point_backends()))
+
+
+def _load_class(target: str) -> Callable[..., Any]:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """Instantiate the backend registered as ``name`` with backend ``options``.
+
+    ``"auto"`` picks the best available backend and logs which one and why.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"backend must be a name (str), got {type(name).__name__}")
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key == "auto":
+        return _auto_backend(**options)
+    if key in _BUILTIN:
+        entry = _BUILTIN[key]
+        missing = _missing_modules(entry)
+        if missing:
+            raise BackendUnavailable(
+                f"backend {name!r} needs {', '.join(missing)}, which is not installed here. "
+                f"Install it with: {entry.install}"
+            )
+        return _load_class(entry.target)(**options)
+    eps = _entry_point_backends()
+    if key in eps:
+        return eps[key].load()(**options)
+    raise ValueError(
+        f"unknown backend {name!r}; known backends: {', '.join(known_backends())} "
+        f"(aliases: {', '.join(f'{a}->{b}' for a, b in _ALIASES.items())}, and 'auto')"
+    )
+
+
+def _auto_backend(**options: Any) -> Backend:
+    avail = available_backends()
+    if "torch" in avail:
+        import torch  # only imported when torch is installed and auto was asked for
+
+        if torch.cuda.is_available():
+            log.warning("backend='auto' chose 'torch' on cuda: a CUDA GPU is present")
+            return get_backend("torch", device="cuda", **options)
+    if "numba" in avail:
+        log.warning("backend='auto' chose 'numba': no CUDA GPU found, numba is the CPU default")
+        return get_backend("numba", **options)
+    for name in ("torch", "brian2"):
+        if name in avail:
+            log.warning("backend='auto' chose %r: numba is not installed", name)
+            return get_backend(name, **options)
+    raise BackendUnavailable("no backend available; install numba: pip install numba")
+
+
+def backend_versions() -> list[dict[str, str]]:
+    """For ``spikelab info``: each known backend, whether it is available, and versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    dist_names = {"numba": "numba", "torch": "torch", "norse": "norse", "brian2": "brian2",
+                  "lava": "lava-nc"}
+    rows = []
+    for name in known_backends():
+        entry = _BUILTIN.get(name)
+        missing = _missing_modules(entry) if entry else []
+        versions = []
+        for mod in entry.requires if entry else ():
+            try:
+                versions.append(f"{mod} {version(dist_names.get(mod, mod))}")
+            except PackageNotFoundError:
+                versions.append(f"{mod} (not installed)")
+        rows.append({
+            "backend": name,
+            "available": "yes" if not missing else "no",
+            "versions": ", ".join(versions),
+            "install": entry.install if entry and missing else "",
+        })
+    return rows

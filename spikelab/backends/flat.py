@@ -1,0 +1,155 @@
+"""A network flattened to global indices: what every backend compiles from.
+
+``flatten(net, dt)`` turns populations into one neuron index space with packed per-neuron
+parameters (float64, precomputed from dt exactly as docs/semantics.md says) and merges all
+projections into two CSR matrices with per-synapse delays:
+
+* input CSR   [n_inputs,  n_neurons]: input channel -> neuron, delays >= 0 steps
+* recurrent   [n_neurons, n_neurons]: neuron -> neuron, delays >= 1 step
+
+Synapses are ordered by row, then delay, then column (ties keep projection order), so a
+kernel looks up the delay-ring slot once per delay group; backends that sum in another
+order can differ by rounding only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..network import Network
+from ..neurons import LIF, Izhikevich
+from . import _kernels as K
+
+
+@dataclass(frozen=True)
+class FlatCSR:
+    """CSR with a delay per stored synapse (int32 steps)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    delays: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    def to_scipy(self) -> sp.csr_matrix:
+        """Weights as scipy CSR (duplicates, if any, are summed)."""
+        return sp.csr_matrix((self.weights, self.indices, self.indptr), shape=self.shape)
+
+    def rows(self) -> np.ndarray:
+        return np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
+
+
+@dataclass(frozen=True)
+class FlatNetwork:
+    n_neurons: int
+    n_inputs: int
+    dt: float
+    pop_names: tuple[str, ...]
+    pop_start: np.ndarray  # int64 [n_pops]
+    pop_stop: np.ndarray
+    pop_kind: np.ndarray  # int64, K.KIND_LIF or K.KIND_IZH
+    params: np.ndarray  # float64 [K.N_PARAMS, n_neurons]
+    n_ref: np.ndarray  # int32 refractory steps (LIF)
+    inputs: FlatCSR
+    recurrent: FlatCSR
+
+    @property
+    def ring_len(self) -> int:
+        """Length of a delay ring buffer: max delay + 1."""
+        d = [0]
+        for c in (self.inputs, self.recurrent):
+            if c.nnz:
+                d.append(int(c.delays.max()))
+        return max(d) + 1
+
+    def pop_table(self) -> tuple[tuple[str, int, int], ...]:
+        return tuple(
+            (n, int(a), int(b))
+            for n, a, b in zip(self.pop_names, self.pop_start, self.pop_stop, strict=True)
+        )
+
+
+def _pack_lif(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> np.ndarray:  # noqa: N803
+    alpha = np.exp(-dt / m["tau_mem"])
+    P[K.BETA, sl] = _syn_decay(m["tau_syn"], dt)
+    P[K.ALPHA, sl] = alpha
+    P[K.V_REST, sl] = m["v_rest"]
+    P[K.V_RESET, sl] = m["v_reset"]
+    P[K.V_TH, sl] = m["v_th"]
+    P[K.BIAS_TERM, sl] = (1.0 - alpha) * m["bias"]
+    return np.rint(m["t_ref"] / dt).astype(np.int32)
+
+
+def _pack_izh(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> None:  # noqa: N803
+    P[K.BETA, sl] = _syn_decay(m["tau_syn"], dt)
+    for row, name in ((K.A, "a"), (K.B, "b"), (K.C, "c"), (K.D, "d"), (K.V_PEAK, "v_peak"),
+                      (K.BIAS, "bias"), (K.V_INIT, "v_init")):
+        P[row, sl] = m[name]
+
+
+def _syn_decay(tau_syn: np.ndarray, dt: float) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.where(tau_syn > 0, np.exp(-dt / np.where(tau_syn > 0, tau_syn, 1.0)), 0.0)
+
+
+def _merge(net: Network, sources: dict[str, slice], n_rows: int) -> FlatCSR:
+    targets = net.population_slices()
+    rows, cols, ws, ds = [], [], [], []
+    for pr in net.projections:
+        if pr.source not in sources:
+            continue
+        w = pr.weights
+        r = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr)) + sources[pr.source].start
+        rows.append(r)
+        cols.append(w.indices.astype(np.int64) + targets[pr.target].start)
+        ws.append(w.data)
+        ds.append(pr.delay_array())
+    n = net.n_neurons
+    if not rows:
+        return FlatCSR(np.zeros(n_rows + 1, np.int64), np.zeros(0, np.int64),
+                       np.zeros(0), np.zeros(0, np.int32), (n_rows, n))
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    w, d = np.concatenate(ws), np.concatenate(ds)
+    order = np.lexsort((c, d, r))  # by row, then delay, then column (stable across projections)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n_rows))]).astype(np.int64)
+    return FlatCSR(indptr, c[order], w[order], d[order].astype(np.int32), (n_rows, n))
+
+
+def flatten(net: Network, dt: float) -> FlatNetwork:
+    """Flatten ``net`` for a step of ``dt`` ms (parameters precomputed in float64)."""
+    n = net.n_neurons
+    P = np.zeros((K.N_PARAMS, n), dtype=np.float64)  # noqa: N806
+    n_ref = np.zeros(n, dtype=np.int32)
+    slices = net.population_slices()
+    kinds = []
+    for pop in net.populations:
+        sl = slices[pop.name]
+        m = pop.model.expand(pop.size)
+        if isinstance(pop.model, LIF):
+            n_ref[sl] = _pack_lif(P, sl, m, dt)
+            kinds.append(K.KIND_LIF)
+        elif isinstance(pop.model, Izhikevich):
+            _pack_izh(P, sl, m, dt)
+            kinds.append(K.KIND_IZH)
+        else:  # pragma: no cover - the model registry only holds these two
+            raise TypeError(f"no kernel for neuron model {type(pop.model).__name__}")
+    return FlatNetwork(
+        n_neurons=n,
+        n_inputs=net.n_inputs,
+        dt=float(dt),
+        pop_names=tuple(p.name for p in net.populations),
+        pop_start=np.array([slices[p.name].start for p in net.populations], dtype=np.int64),
+        pop_stop=np.array([slices[p.name].stop for p in net.populations], dtype=np.int64),
+        pop_kind=np.array(kinds, dtype=np.int64),
+        params=P,
+        n_ref=n_ref,
+        inputs=_merge(net, net.input_slices(), net.n_inputs),
+        recurrent=_merge(net, slices, n),
+    )

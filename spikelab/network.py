@@ -1,0 +1,325 @@
+"""The network description: populations, input ports and projections (plain data).
+
+A ``Network`` is built once and run on any backend::
+
+    sim = net.compile(backend="numba", dt=1.0)   # dt in ms
+    rec = sim.run(batch)
+
+Weights are ``scipy.sparse.csr_matrix`` of shape [n_source, n_target] (row = presynaptic
+neuron or input channel, so a row is the fan-out of one source). Delays are whole steps,
+a scalar per projection or one value per stored synapse in CSR order. Save and load with
+``net.save(path)`` / ``Network.load(path)`` (HDF5, see ``spikelab.network_io``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .neurons import Izhikevich, NeuronModel
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"{kind} name must be a non-empty string without '/', got {name!r}")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Population:
+    """A group of ``size`` neurons sharing one model (parameters may vary per neuron).
+
+    positions : optional [size, 3] coordinates (grid units), used by spatial builders.
+    """
+
+    name: str
+    size: int
+    model: NeuronModel
+    positions: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        _check_name("population", self.name)
+        if int(self.size) < 1:
+            raise ValueError(f"population {self.name!r} must have size >= 1, got {self.size}")
+        object.__setattr__(self, "size", int(self.size))
+        if not isinstance(self.model, NeuronModel):
+            raise TypeError(
+                f"population {self.name!r}: model must be a neuron model (LIF, Izhikevich), "
+                f"got {type(self.model).__name__}"
+            )
+        for n in self.model.sizes():
+            if n != self.size:
+                raise ValueError(
+                    f"population {self.name!r} has {self.size} neurons but a model parameter "
+                    f"has {n} values; give a scalar or one value per neuron"
+                )
+        if self.positions is not None:
+            pos = np.array(self.positions, dtype=np.float64)
+            if pos.shape != (self.size, 3):
+                raise ValueError(
+                    f"population {self.name!r}: positions must have shape ({self.size}, 3), "
+                    f"got {pos.shape}"
+                )
+            pos.setflags(write=False)
+            object.__setattr__(self, "positions", pos)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class InputPort:
+    """``size`` input channels; ``shape`` optionally says how they are laid out (e.g. 34x34x2)."""
+
+    name: str
+    size: int
+    shape: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        _check_name("input port", self.name)
+        if int(self.size) < 1:
+            raise ValueError(f"input port {self.name!r} must have size >= 1, got {self.size}")
+        object.__setattr__(self, "size", int(self.size))
+        if self.shape is not None:
+            shape = tuple(int(s) for s in self.shape)
+            if math.prod(shape) != self.size:
+                raise ValueError(
+                    f"input port {self.name!r}: shape {shape} holds {math.prod(shape)} channels, "
+                    f"but size is {self.size}"
+                )
+            object.__setattr__(self, "shape", shape)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Projection:
+    """Synapses from ``source`` (a population or input port) to ``target`` (a population).
+
+    weights : CSR [n_source, n_target]; mV for LIF targets, mV/ms for Izhikevich targets.
+    delays : whole steps; a scalar or an int array aligned with ``weights.data``.
+    """
+
+    source: str
+    target: str
+    weights: sp.csr_matrix
+    delays: int | np.ndarray = 1
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        label = self.name or f"{self.source}->{self.target}"
+        object.__setattr__(self, "name", label)
+        w = self.weights
+        if not sp.issparse(w):
+            w = sp.csr_matrix(np.asarray(w, dtype=np.float64))
+        w = sp.csr_matrix(w, dtype=np.float64, copy=True)
+        if w.ndim != 2:
+            raise ValueError(f"projection {label!r}: weights must be 2-D, got {w.ndim}-D")
+        if not np.all(np.isfinite(w.data)):
+            raise ValueError(
+                f"projection {label!r}: weights contain NaN or inf; replace them with finite values"
+            )
+        delays = np.asarray(self.delays)
+        if delays.ndim == 0:
+            w.sum_duplicates()
+            w.sort_indices()
+            if float(delays) != int(delays):
+                raise ValueError(f"projection {label!r}: delays are whole steps, got {delays}")
+            object.__setattr__(self, "delays", int(delays))
+        else:
+            if delays.shape != (w.nnz,):
+                raise ValueError(
+                    f"projection {label!r}: per-synapse delays must have one entry per stored "
+                    f"weight ({w.nnz}), got shape {delays.shape}"
+                )
+            if not (w.has_canonical_format):
+                raise ValueError(
+                    f"projection {label!r}: with per-synapse delays, give weights in canonical "
+                    "CSR form (sorted indices, no duplicates) so delays align with weights.data"
+                )
+            if not np.all(np.equal(np.mod(delays, 1), 0)):
+                raise ValueError(f"projection {label!r}: delays are whole steps")
+            d = delays.astype(np.int32)
+            d.setflags(write=False)
+            object.__setattr__(self, "delays", d)
+        if self.min_delay < 0:
+            raise ValueError(f"projection {label!r}: delays must be >= 0, got {self.min_delay}")
+        w.data.setflags(write=False)
+        object.__setattr__(self, "weights", w)
+
+    @property
+    def min_delay(self) -> int:
+        d = self.delays
+        return int(d) if np.ndim(d) == 0 else (int(d.min()) if d.size else 1)
+
+    @property
+    def max_delay(self) -> int:
+        d = self.delays
+        return int(d) if np.ndim(d) == 0 else (int(d.max()) if d.size else 1)
+
+    def delay_array(self) -> np.ndarray:
+        """Delays as an int32 array aligned with ``weights.data``."""
+        if np.ndim(self.delays) == 0:
+            return np.full(self.weights.nnz, self.delays, dtype=np.int32)
+        return np.asarray(self.delays, dtype=np.int32)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Network:
+    """Populations, input ports and projections; validated on construction."""
+
+    populations: tuple[Population, ...]
+    inputs: tuple[InputPort, ...] = ()
+    projections: tuple[Projection, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pops = tuple(self.populations)
+        ins = tuple(self.inputs)
+        projs = tuple(self.projections)
+        object.__setattr__(self, "populations", pops)
+        object.__setattr__(self, "inputs", ins)
+        object.__setattr__(self, "projections", projs)
+        object.__setattr__(self, "metadata", dict(self.metadata))
+        if not pops:
+            raise ValueError("a network needs at least one population")
+        names = [p.name for p in pops] + [i.name for i in ins]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"population and input names must be unique; repeated: {dupes}")
+        sizes = {p.name: p.size for p in pops} | {i.name: i.size for i in ins}
+        pop_names = {p.name for p in pops}
+        for pr in projs:
+            if pr.source not in sizes:
+                raise ValueError(
+                    f"projection {pr.name!r}: unknown source {pr.source!r}; "
+                    f"populations and inputs are {sorted(sizes)}"
+                )
+            if pr.target not in pop_names:
+                raise ValueError(
+                    f"projection {pr.name!r}: unknown target population {pr.target!r}; "
+                    f"populations are {sorted(pop_names)}"
+                )
+            want = (sizes[pr.source], sizes[pr.target])
+            if pr.weights.shape != want:
+                raise ValueError(
+                    f"projection {pr.name!r}: weights have shape {pr.weights.shape}, expected "
+                    f"{want} ([{pr.source} size, {pr.target} size])"
+                )
+            if pr.source in pop_names and pr.weights.nnz and pr.min_delay < 1:
+                raise ValueError(
+                    f"projection {pr.name!r}: a delay between populations must be >= 1 step "
+                    f"(a spike at step t arrives at t + delay), got {pr.min_delay}"
+                )
+
+    # ---- sizes and indexing -------------------------------------------------------------
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(i.size for i in self.inputs)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.weights.nnz for p in self.projections)
+
+    def population_slices(self) -> dict[str, slice]:
+        out, start = {}, 0
+        for p in self.populations:
+            out[p.name] = slice(start, start + p.size)
+            start += p.size
+        return out
+
+    def input_slices(self) -> dict[str, slice]:
+        out, start = {}, 0
+        for i in self.inputs:
+            out[i.name] = slice(start, start + i.size)
+            start += i.size
+        return out
+
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise KeyError(f"no population {name!r}; populations: {[p.name for p in self.populations]}")
+
+    def is_input(self, name: str) -> bool:
+        return any(i.name == name for i in self.inputs)
+
+    def pop_table(self) -> tuple[tuple[str, int, int], ...]:
+        return tuple((n, s.start, s.stop) for n, s in self.population_slices().items())
+
+    # ---- checks that need dt ------------------------------------------------------------
+    def check_dt(self, dt: float) -> None:
+        """Raise ValueError if dt (ms) is not small against the network's time constants."""
+        if not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
+            raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
+        for p in self.populations:
+            tau = p.model.smallest_time_constant()
+            if dt > tau:
+                raise ValueError(
+                    f"dt={dt} ms is not small against the time constants of population "
+                    f"{p.name!r} (smallest {tau:.4g} ms); use dt <= {tau:.4g} ms"
+                )
+            if isinstance(p.model, Izhikevich) and dt > 1.0:
+                raise ValueError(
+                    f"dt={dt} ms is too large for the Izhikevich population {p.name!r}: its "
+                    "2003 integration scheme needs dt <= 1 ms"
+                )
+
+    # ---- running ------------------------------------------------------------------------
+    def compile(
+        self,
+        backend: str = "numba",
+        *,
+        dt: float = 1.0,
+        record: Any = None,
+        **options: Any,
+    ) -> Any:
+        """Compile for ``backend`` (a registered name, or "auto"); ``options`` go to it.
+
+        dt : step in ms. record : a ``RecordSpec`` (default: one count bin per run).
+        """
+        from .backends.base import RecordSpec, get_backend
+
+        self.check_dt(dt)
+        record = RecordSpec() if record is None else record
+        if not isinstance(record, RecordSpec):
+            raise TypeError(f"record must be a RecordSpec, got {type(record).__name__}")
+        for i in record.voltage:
+            if not 0 <= i < self.n_neurons:
+                raise ValueError(
+                    f"record.voltage index {i} out of range for {self.n_neurons} neurons"
+                )
+        return get_backend(backend, **options).compile(self, dt=float(dt), record=record)
+
+    # ---- persistence --------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        from .network_io import save_network
+
+        return save_network(self, path)
+
+    @staticmethod
+    def load(path: str | Path) -> Network:
+        from .network_io import load_network
+
+        return load_network(path)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Network):
+            return NotImplemented
+        from .network_io import networks_equal
+
+        return networks_equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def with_projections(self, projections: Iterable[Projection]) -> Network:
+        return Network(
+            populations=self.populations,
+            inputs=self.inputs,
+            projections=tuple(projections),
+            metadata=self.metadata,
+        )

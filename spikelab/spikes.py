@@ -1,0 +1,237 @@
+"""Compact batched spike containers: the value that flows into and out of a simulation.
+
+A ``SpikeBatch`` holds many independent samples in one CSR-like layout: for sample ``b``
+its events are ``steps[offsets[b]:offsets[b+1]]`` (time step, 0-based), ``channels[...]``
+(input channel) and ``values[...]`` (how many events fell in that step and channel, or an
+analogue amplitude), sorted by step. ``SpikeTrains`` is the same layout for output spikes
+(neuron instead of channel, no values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _frozen(a: np.ndarray, dtype: type) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=dtype)
+    a.setflags(write=False)
+    return a
+
+
+def _sort_by_sample_step(offsets: np.ndarray, steps: np.ndarray, *cols: np.ndarray) -> tuple:
+    """Stable sort of events by (sample, step), keeping the order within a step."""
+    sample = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    order = np.lexsort((steps, sample))
+    return (steps[order], *(c[order] for c in cols))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SpikeBatch:
+    """Input spikes for a batch of independent samples.
+
+    Attributes
+    ----------
+    n_steps : number of simulation steps per sample.
+    n_channels : number of input channels (the network's input ports, concatenated).
+    offsets : int64 [n_samples + 1], start of each sample's events.
+    steps : int32 [n_events], step index in [0, n_steps).
+    channels : int32 [n_events], channel index in [0, n_channels).
+    values : float32 [n_events], event count (or amplitude) in that step and channel.
+    dt : step length in ms the batch was binned with.
+    labels : optional int64 [n_samples].
+    """
+
+    n_steps: int
+    n_channels: int
+    offsets: np.ndarray
+    steps: np.ndarray
+    channels: np.ndarray
+    values: np.ndarray
+    dt: float = 1.0
+    labels: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if int(self.n_steps) < 1:
+            raise ValueError(f"n_steps must be >= 1, got {self.n_steps}")
+        if int(self.n_channels) < 1:
+            raise ValueError(f"n_channels must be >= 1, got {self.n_channels}")
+        if not self.dt > 0:
+            raise ValueError(f"dt must be > 0 ms, got {self.dt}")
+        offsets = np.asarray(self.offsets, dtype=np.int64)
+        steps = np.asarray(self.steps)
+        n = len(steps)
+        if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != n:
+            raise ValueError(
+                f"offsets must run from 0 to the number of events ({n}), got {offsets[:3]}..."
+            )
+        if np.any(np.diff(offsets) < 0):
+            raise ValueError("offsets must be non-decreasing")
+        if len(self.channels) != n or len(self.values) != n:
+            raise ValueError(
+                f"steps, channels and values must have equal length, got "
+                f"{n}, {len(self.channels)}, {len(self.values)}"
+            )
+        if n and (steps.min() < 0 or steps.max() >= self.n_steps):
+            raise ValueError(
+                f"steps must lie in [0, {self.n_steps}), got range [{steps.min()}, {steps.max()}]"
+            )
+        ch = np.asarray(self.channels)
+        if n and (ch.min() < 0 or ch.max() >= self.n_channels):
+            raise ValueError(
+                f"channels must lie in [0, {self.n_channels}), got range [{ch.min()}, {ch.max()}]"
+            )
+        vals = np.asarray(self.values)
+        if n and not np.all(np.isfinite(vals)):
+            raise ValueError("values must be finite; found NaN or inf")
+        steps, ch, vals = _sort_by_sample_step(offsets, steps, ch, vals)
+        object.__setattr__(self, "n_steps", int(self.n_steps))
+        object.__setattr__(self, "n_channels", int(self.n_channels))
+        object.__setattr__(self, "dt", float(self.dt))
+        object.__setattr__(self, "offsets", _frozen(offsets, np.int64))
+        object.__setattr__(self, "steps", _frozen(steps, np.int32))
+        object.__setattr__(self, "channels", _frozen(ch, np.int32))
+        object.__setattr__(self, "values", _frozen(vals, np.float32))
+        if self.labels is not None:
+            labels = _frozen(np.asarray(self.labels), np.int64)
+            if len(labels) != len(offsets) - 1:
+                raise ValueError(
+                    f"labels has {len(labels)} entries for {len(offsets) - 1} samples"
+                )
+            object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def n_events(self) -> int:
+        return len(self.steps)
+
+    def sample(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, channels, values) of sample ``i``."""
+        lo, hi = self.offsets[i], self.offsets[i + 1]
+        return self.steps[lo:hi], self.channels[lo:hi], self.values[lo:hi]
+
+    def dense(self, i: int) -> np.ndarray:
+        """Sample ``i`` as a dense float32 array [n_steps, n_channels]."""
+        s, c, v = self.sample(i)
+        out = np.zeros((self.n_steps, self.n_channels), dtype=np.float32)
+        np.add.at(out, (s, c), v)
+        return out
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> SpikeBatch:
+        """The samples at ``indices``, in that order."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"sample index out of range for a batch of {len(self)}")
+        idx = idx % max(len(self), 1)
+        lo, hi = self.offsets[idx], self.offsets[idx + 1]
+        sizes = hi - lo
+        take = (
+            np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+            if idx.size
+            else np.zeros(0, dtype=np.int64)
+        )
+        return SpikeBatch(
+            n_steps=self.n_steps,
+            n_channels=self.n_channels,
+            offsets=np.concatenate([[0], np.cumsum(sizes)]),
+            steps=self.steps[take],
+            channels=self.channels[take],
+            values=self.values[take],
+            dt=self.dt,
+            labels=None if self.labels is None else self.labels[idx],
+        )
+
+    def chunks(self, size: int) -> list[SpikeBatch]:
+        """Consecutive sub-batches of at most ``size`` samples."""
+        if size < 1:
+            raise ValueError(f"chunk size must be >= 1, got {size}")
+        return [self.subset(np.arange(i, min(i + size, len(self)))) for i in range(0, len(self), size)]
+
+    @staticmethod
+    def from_dense(
+        x: np.ndarray, *, dt: float = 1.0, labels: np.ndarray | None = None
+    ) -> SpikeBatch:
+        """Build a batch from a dense array [n_samples, n_steps, n_channels] (zeros dropped)."""
+        x = np.asarray(x)
+        if x.ndim != 3:
+            raise ValueError(f"expected [samples, steps, channels], got shape {x.shape}")
+        b, s, c = np.nonzero(x)
+        counts = np.bincount(b, minlength=x.shape[0])
+        return SpikeBatch(
+            n_steps=x.shape[1],
+            n_channels=x.shape[2],
+            offsets=np.concatenate([[0], np.cumsum(counts)]),
+            steps=s,
+            channels=c,
+            values=x[b, s, c],
+            dt=dt,
+            labels=labels,
+        )
+
+    @staticmethod
+    def concatenate(batches: Sequence[SpikeBatch]) -> SpikeBatch:
+        """Join batches with the same n_steps, n_channels and dt."""
+        if not batches:
+            raise ValueError("need at least one batch to concatenate")
+        first = batches[0]
+        for b in batches[1:]:
+            if (b.n_steps, b.n_channels, b.dt) != (first.n_steps, first.n_channels, first.dt):
+                raise ValueError("batches differ in n_steps, n_channels or dt")
+        sizes = np.concatenate([np.diff(b.offsets) for b in batches])
+        labels = None
+        if all(b.labels is not None for b in batches):
+            labels = np.concatenate([b.labels for b in batches])
+        return SpikeBatch(
+            n_steps=first.n_steps,
+            n_channels=first.n_channels,
+            offsets=np.concatenate([[0], np.cumsum(sizes)]),
+            steps=np.concatenate([b.steps for b in batches]),
+            channels=np.concatenate([b.channels for b in batches]),
+            values=np.concatenate([b.values for b in batches]),
+            dt=first.dt,
+            labels=labels,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SpikeTrains:
+    """Output spikes of a batch: for sample b, ``steps`` and ``neurons`` in
+    ``[offsets[b], offsets[b+1])``, sorted by step then neuron."""
+
+    n_steps: int
+    n_neurons: int
+    offsets: np.ndarray
+    steps: np.ndarray
+    neurons: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def sample(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.offsets[i], self.offsets[i + 1]
+        return self.steps[lo:hi], self.neurons[lo:hi]
+
+    def dense(self, i: int) -> np.ndarray:
+        """Sample ``i`` as a bool raster [n_steps, n_neurons]."""
+        s, n = self.sample(i)
+        out = np.zeros((self.n_steps, self.n_neurons), dtype=bool)
+        out[s, n] = True
+        return out
+
+    @staticmethod
+    def from_dense(raster: np.ndarray) -> SpikeTrains:
+        """From a boolean/uint8 array [n_samples, n_steps, n_neurons]."""
+        raster = np.asarray(raster)
+        b, s, n = np.nonzero(raster)
+        counts = np.bincount(b, minlength=raster.shape[0])
+        return SpikeTrains(
+            n_steps=raster.shape[1],
+            n_neurons=raster.shape[2],
+            offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            steps=s.astype(np.int32),
+            neurons=n.astype(np.int32),
+        )
