@@ -118,15 +118,21 @@ def load_network(path: str | Path) -> Network:
             model = model_from_dict(str(h.attrs["type"]), params)
             pos = h["positions"][()] if "positions" in h else None
             pops.append(
-                Population(name=str(h.attrs["name"]), size=int(h.attrs["size"]), model=model,
-                           positions=pos)
+                Population(
+                    name=str(h.attrs["name"]), size=int(h.attrs["size"]), model=model, positions=pos
+                )
             )
         ins = []
         for k in sorted(f["inputs"], key=int):
             h = f["inputs"][k]
             shape = json.loads(h.attrs["shape"])
-            ins.append(InputPort(name=str(h.attrs["name"]), size=int(h.attrs["size"]),
-                                 shape=None if shape is None else tuple(shape)))
+            ins.append(
+                InputPort(
+                    name=str(h.attrs["name"]),
+                    size=int(h.attrs["size"]),
+                    shape=None if shape is None else tuple(shape),
+                )
+            )
         projs = []
         for k in sorted(f["projections"], key=int):
             h = f["projections"][k]
@@ -134,12 +140,19 @@ def load_network(path: str | Path) -> Network:
                 (h["data"][()], h["indices"][()], h["indptr"][()]),
                 shape=tuple(int(s) for s in h.attrs["shape"]),
             )
-            projs.append(Projection(source=str(h.attrs["source"]), target=str(h.attrs["target"]),
-                                    weights=w, delays=_read(h["delays"]),
-                                    name=str(h.attrs["name"])))
+            projs.append(
+                Projection(
+                    source=str(h.attrs["source"]),
+                    target=str(h.attrs["target"]),
+                    weights=w,
+                    delays=_read(h["delays"]),
+                    name=str(h.attrs["name"]),
+                )
+            )
         meta = json.loads(f.attrs["metadata"])
-    return Network(populations=tuple(pops), inputs=tuple(ins), projections=tuple(projs),
-                   metadata=meta)
+    return Network(
+        populations=tuple(pops), inputs=tuple(ins), projections=tuple(projs), metadata=meta
+    )
 
 
 def _read(ds: h5py.Dataset) -> np.ndarray | float | int:
@@ -163,11 +176,18 @@ def networks_equal(a: Network, b: Network) -> bool:
         return False
     for p, q in zip(a.projections, b.projections, strict=True):
         if (p.name, p.source, p.target, p.weights.shape) != (
-            q.name, q.source, q.target, q.weights.shape
+            q.name,
+            q.source,
+            q.target,
+            q.weights.shape,
         ):
             return False
-        for x, y in ((p.weights.indptr, q.weights.indptr), (p.weights.indices, q.weights.indices),
-                     (p.weights.data, q.weights.data), (p.delay_array(), q.delay_array())):
+        for x, y in (
+            (p.weights.indptr, q.weights.indptr),
+            (p.weights.indices, q.weights.indices),
+            (p.weights.data, q.weights.data),
+            (p.delay_array(), q.delay_array()),
+        ):
             if not np.array_equal(x, y):
                 return False
     return dict(a.metadata) == dict(b.metadata)

@@ -73,9 +73,7 @@ class NeuronModel:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return all(
-            np.array_equal(getattr(self, n), getattr(other, n)) for n in self.param_names()
-        )
+        return all(np.array_equal(getattr(self, n), getattr(other, n)) for n in self.param_names())
 
     def __hash__(self) -> int:  # arrays are read-only, so hashing the bytes is safe
         return hash((self.kind, *(getattr(self, n).tobytes() for n in self.param_names())))
@@ -138,9 +136,7 @@ class LIF(NeuronModel):
         return min(taus)
 
     @staticmethod
-    def from_decay(
-        decay: float, *, dt: float = 1.0, v_th: ArrayLike = 1.0, **kwargs: Any
-    ) -> LIF:
+    def from_decay(decay: float, *, dt: float = 1.0, v_th: ArrayLike = 1.0, **kwargs: Any) -> LIF:
         """A delta-synapse LIF given its per-step membrane decay factor (0 < decay < 1).
 
         ``v[t] = decay * v[t-1] + I_in[t]`` is the form of Lin et al. 2025; this returns

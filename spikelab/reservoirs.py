@@ -184,18 +184,40 @@ def lsm_column(
 
     def model(m: int, t_r: float, t_s: float) -> LIF:
         spread = rng.uniform(-heterogeneity, heterogeneity, m) if heterogeneity else 0.0
-        return LIF(tau_mem=tau_mem * (1.0 + spread), tau_syn=t_s, v_rest=0.0, v_reset=v_reset,
-                   v_th=v_th, t_ref=t_r, bias=rng.uniform(*bias_range, m))
+        return LIF(
+            tau_mem=tau_mem * (1.0 + spread),
+            tau_syn=t_s,
+            v_rest=0.0,
+            v_reset=v_reset,
+            v_th=v_th,
+            t_ref=t_r,
+            bias=rng.uniform(*bias_range, m),
+        )
 
-    populations = [Population(name="exc", size=n_exc, model=model(n_exc, t_ref[0], tau_syn[0]),
-                              positions=pos[:n_exc])]
+    populations = [
+        Population(
+            name="exc", size=n_exc, model=model(n_exc, t_ref[0], tau_syn[0]), positions=pos[:n_exc]
+        )
+    ]
     if n_inh:
-        populations.append(Population(name="inh", size=n_inh,
-                                      model=model(n_inh, t_ref[1], tau_syn[1]),
-                                      positions=pos[n_exc:]))
+        populations.append(
+            Population(
+                name="inh",
+                size=n_inh,
+                model=model(n_inh, t_ref[1], tau_syn[1]),
+                positions=pos[n_exc:],
+            )
+        )
     w_in = _input_weights(
-        rng, n_inputs, n, fraction=input_fraction, fan_in=input_fan_in,
-        weight=input_weight * to_mv, cv=weight_cv, input_shape=input_shape, positions=pos,
+        rng,
+        n_inputs,
+        n,
+        fraction=input_fraction,
+        fan_in=input_fan_in,
+        weight=input_weight * to_mv,
+        cv=weight_cv,
+        input_shape=input_shape,
+        positions=pos,
         receptive_field=input_receptive_field,
     )
     in_proj = [
@@ -203,15 +225,19 @@ def lsm_column(
     ]
     if n_inh:
         in_proj.append(
-            Projection(source="in", target="inh", weights=w_in[:, n_exc:], delays=0,
-                       name="in->inh")
+            Projection(source="in", target="inh", weights=w_in[:, n_exc:], delays=0, name="in->inh")
         )
     return Network(
         populations=tuple(populations),
         inputs=(InputPort(name="in", size=n_inputs, shape=input_shape),),
         projections=tuple(in_proj + projections),
-        metadata={"builder": "lsm_column", "seed": seed, "shape": list(shape), "lam": lam,
-                  "dt": dt},
+        metadata={
+            "builder": "lsm_column",
+            "seed": seed,
+            "shape": list(shape),
+            "lam": lam,
+            "dt": dt,
+        },
     )
 
 
@@ -249,10 +275,12 @@ def izhikevich_network(
     if not 0.0 < p_connect <= 1.0:
         raise ValueError(f"p_connect must be in (0, 1], got {p_connect}")
     re, ri = rng.random(n_exc), rng.random(n_inh)
-    exc = Izhikevich(a=0.02, b=0.2, c=-65.0 + 15.0 * re**2, d=8.0 - 6.0 * re**2, bias=bias[0],
-                     v_init=-65.0)
-    inh = Izhikevich(a=0.02 + 0.08 * ri, b=0.25 - 0.05 * ri, c=-65.0, d=2.0, bias=bias[1],
-                     v_init=-65.0)
+    exc = Izhikevich(
+        a=0.02, b=0.2, c=-65.0 + 15.0 * re**2, d=8.0 - 6.0 * re**2, bias=bias[0], v_init=-65.0
+    )
+    inh = Izhikevich(
+        a=0.02 + 0.08 * ri, b=0.25 - 0.05 * ri, c=-65.0, d=2.0, bias=bias[1], v_init=-65.0
+    )
     n = n_exc + n_inh
     names = ("exc", "inh")
     sizes = (n_exc, n_inh)
@@ -265,22 +293,40 @@ def izhikevich_network(
             r, c = np.nonzero(mask)
             mag = exc_weight if src == "exc" else -inh_weight
             w = mag * rng.random(len(r))
-            projections.append(Projection(source=src, target=dst, delays=delay, name=f"{src}->{dst}",
-                                          weights=sp.csr_matrix((w, (r, c)), shape=(ns, nd))))
+            projections.append(
+                Projection(
+                    source=src,
+                    target=dst,
+                    delays=delay,
+                    name=f"{src}->{dst}",
+                    weights=sp.csr_matrix((w, (r, c)), shape=(ns, nd)),
+                )
+            )
     inputs = ()
     if n_inputs:
         pos = np.zeros((n, 3))
-        w_in = _input_weights(rng, n_inputs, n, fraction=input_fraction, fan_in=input_fan_in,
-                              weight=input_weight, cv=0.5, input_shape=None, positions=pos,
-                              receptive_field=None)
+        w_in = _input_weights(
+            rng,
+            n_inputs,
+            n,
+            fraction=input_fraction,
+            fan_in=input_fan_in,
+            weight=input_weight,
+            cv=0.5,
+            input_shape=None,
+            positions=pos,
+            receptive_field=None,
+        )
         inputs = (InputPort(name="in", size=n_inputs),)
         projections = [
             Projection(source="in", target="exc", weights=w_in[:, :n_exc], delays=0),
             Projection(source="in", target="inh", weights=w_in[:, n_exc:], delays=0),
         ] + projections
     return Network(
-        populations=(Population(name="exc", size=n_exc, model=exc),
-                     Population(name="inh", size=n_inh, model=inh)),
+        populations=(
+            Population(name="exc", size=n_exc, model=exc),
+            Population(name="inh", size=n_inh, model=inh),
+        ),
         inputs=inputs,
         projections=tuple(projections),
         metadata={"builder": "izhikevich_network", "seed": seed, "p_connect": p_connect},
@@ -319,6 +365,11 @@ def lin2025_lsm(
             Projection(source="in", target="lsm", weights=sp.csr_matrix(w_in), delays=0),
             Projection(source="lsm", target="lsm", weights=sp.csr_matrix(w_rec), delays=1),
         ),
-        metadata={"builder": "lin2025_lsm", "seed": seed, "decay": decay, "v_th": v_th,
-                  "weight_scale": weight_scale},
+        metadata={
+            "builder": "lin2025_lsm",
+            "seed": seed,
+            "decay": decay,
+            "v_th": v_th,
+            "weight_scale": weight_scale,
+        },
     )

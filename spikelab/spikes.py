@@ -97,9 +97,7 @@ class SpikeBatch:
         if self.labels is not None:
             labels = _frozen(np.asarray(self.labels), np.int64)
             if len(labels) != len(offsets) - 1:
-                raise ValueError(
-                    f"labels has {len(labels)} entries for {len(offsets) - 1} samples"
-                )
+                raise ValueError(f"labels has {len(labels)} entries for {len(offsets) - 1} samples")
             object.__setattr__(self, "labels", labels)
 
     def __len__(self) -> int:
@@ -149,7 +147,9 @@ class SpikeBatch:
         """Consecutive sub-batches of at most ``size`` samples."""
         if size < 1:
             raise ValueError(f"chunk size must be >= 1, got {size}")
-        return [self.subset(np.arange(i, min(i + size, len(self)))) for i in range(0, len(self), size)]
+        return [
+            self.subset(np.arange(i, min(i + size, len(self)))) for i in range(0, len(self), size)
+        ]
 
     @staticmethod
     def from_dense(

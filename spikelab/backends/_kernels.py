@@ -27,28 +27,30 @@ KIND_LIF, KIND_IZH = 0, 1
 
 
 @njit(cache=True, inline="always")
-def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, spiked):  # noqa: N803
-    """One LIF step for neurons [lo, hi); writes spiked[j] = 1 for each spike."""
+def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, spk, n):  # noqa: N803
+    """One LIF step for neurons [lo, hi); appends each spiking neuron's index to ``spk``
+    after the first ``n`` entries and returns the new count."""
     for j in range(lo, hi):
         i_syn[j] = P[BETA, j] * i_syn[j] + I_in[j]
         if refr[j] > 0:
             refr[j] -= 1
             v[j] = P[V_RESET, j]
-            spiked[j] = 0
             continue
         vr = P[V_REST, j]
-        v[j] = vr + P[ALPHA, j] * (v[j] - vr) + P[BIAS_TERM, j] + i_syn[j]
-        if v[j] > P[V_TH, j]:
-            spiked[j] = 1
-            v[j] = P[V_RESET, j]
+        vj = vr + P[ALPHA, j] * (v[j] - vr) + P[BIAS_TERM, j] + i_syn[j]
+        if vj > P[V_TH, j]:
+            spk[n] = j
+            n += 1
+            vj = P[V_RESET, j]
             refr[j] = n_ref[j]
-        else:
-            spiked[j] = 0
+        v[j] = vj
+    return n
 
 
 @njit(cache=True, inline="always")
-def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spiked):  # noqa: N803
-    """One Izhikevich (2003) step for neurons [lo, hi): two dt/2 half-steps of v, one of u."""
+def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spk, n):  # noqa: N803
+    """One Izhikevich (2003) step for neurons [lo, hi): two dt/2 half-steps of v, one of u.
+    Appends spiking neurons to ``spk`` after the first ``n``; returns the new count."""
     half = 0.5 * dt
     for j in range(lo, hi):
         i_syn[j] = P[BETA, j] * i_syn[j] + I_in[j]
@@ -59,13 +61,13 @@ def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spiked):  # noqa: N803
         vj = vj + half * (0.04 * vj * vj + 5.0 * vj + 140.0 - uj + current)
         uj = uj + dt * P[A, j] * (P[B, j] * vj - uj)
         if vj >= P[V_PEAK, j]:
-            spiked[j] = 1
+            spk[n] = j
+            n += 1
             vj = P[C, j]
             uj = uj + P[D, j]
-        else:
-            spiked[j] = 0
         v[j] = vj
         u[j] = uj
+    return n
 
 
 @njit(cache=True, inline="always")
@@ -89,19 +91,20 @@ def deliver_inputs(e0, e1, t, ev_steps, ev_ch, ev_val, indptr, indices, w, dly, 
 
 
 @njit(cache=True, inline="always")
-def propagate(t, spiked, indptr, indices, w, dly, ring, L):
-    """Spread the spikes of step t through the recurrent CSR; returns synaptic events."""
+def propagate(t, spk, n, indptr, indices, w, dly, ring, L):
+    """Spread the ``n`` spikes ``spk[:n]`` of step t through the recurrent CSR; returns the
+    number of synaptic events."""
     n_syn = 0
-    for j in range(spiked.shape[0]):
-        if spiked[j]:
-            cur = -1
-            row = ring[0]
-            for k in range(indptr[j], indptr[j + 1]):
-                if dly[k] != cur:  # synapses of a row are sorted by delay
-                    cur = dly[k]
-                    row = ring[(t + cur) % L]
-                row[indices[k]] += w[k]
-            n_syn += indptr[j + 1] - indptr[j]
+    for q in range(n):
+        j = spk[q]
+        cur = -1
+        row = ring[0]
+        for k in range(indptr[j], indptr[j + 1]):
+            if dly[k] != cur:  # synapses of a row are sorted by delay
+                cur = dly[k]
+                row = ring[(t + cur) % L]
+            row[indices[k]] += w[k]
+        n_syn += indptr[j + 1] - indptr[j]
     return n_syn
 
 
@@ -133,7 +136,7 @@ def simulate_sample(
     u = np.zeros(N, dtype)
     i_syn = np.zeros(N, dtype)
     refr = np.zeros(N, np.int32)
-    spiked = np.zeros(N, np.uint8)
+    spk = np.zeros(N, np.int64)  # indices of the neurons that spiked this step
     ring = np.zeros((L, N), dtype)
     init_state(P, pop_start, pop_stop, pop_kind, v, u)
     n_events = ev_steps.shape[0]
@@ -141,27 +144,28 @@ def simulate_sample(
     n_spk = 0
     n_syn = 0
     for t in range(n_steps):
-        e, s = deliver_inputs(e, n_events, t, ev_steps, ev_ch, ev_val,
-                              in_indptr, in_indices, in_w, in_d, ring, L)
+        e, s = deliver_inputs(
+            e, n_events, t, ev_steps, ev_ch, ev_val, in_indptr, in_indices, in_w, in_d, ring, L
+        )
         n_syn += s
         slot = t % L
         I_in = ring[slot]  # noqa: N806  the per-step synaptic input of all projections
+        n = 0
         for p in range(pop_start.shape[0]):
             if pop_kind[p] == KIND_LIF:
-                lif_step(pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, spiked)
+                n = lif_step(pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, spk, n)
             else:
-                izh_step(pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, dt, spiked)
+                n = izh_step(pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, dt, spk, n)
         I_in[:] = 0.0
         b = t // bin_steps
-        for j in range(N):
-            if spiked[j]:
-                counts[b, j] += 1
-                n_spk += 1
-                if record_raster:
-                    raster[t, j] = 1
+        for q in range(n):
+            counts[b, spk[q]] += 1
+            if record_raster:
+                raster[t, spk[q]] = 1
+        n_spk += n
         for q in range(vrec_idx.shape[0]):
             vrec[t, q] = v[vrec_idx[q]]
-        n_syn += propagate(t, spiked, rc_indptr, rc_indices, rc_w, rc_d, ring, L)
+        n_syn += propagate(t, spk, n, rc_indptr, rc_indices, rc_w, rc_d, ring, L)
     return n_spk, n_syn
 
 

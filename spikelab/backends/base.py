@@ -156,17 +156,22 @@ def _entry_point_backends() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group="spikelab.backends")}
 
 
-def known_backends() -> list[str]:
-    return sorted(set(_BUILTIN) | set(_entry_point_backends()))
-
-
 def _missing_modules(entry: _Entry) -> list[str]:
     return [mod for mod in entry.requires if importlib.util.find_spec(mod) is None]
 
 
+def _implemented(entry: _Entry) -> bool:
+    return importlib.util.find_spec(entry.target.partition(":")[0]) is not None
+
+
+def known_backends() -> list[str]:
+    builtin = [n for n, e in _BUILTIN.items() if _implemented(e)]
+    return sorted(set(builtin) | set(_entry_point_backends()))
+
+
 def available_backends() -> list[str]:
     """Names of the backends whose dependencies are importable here."""
-    names = [n for n, e in _BUILTIN.items() if not _missing_modules(e)]
+    names = [n for n, e in _BUILTIN.items() if _implemented(e) and not _missing_modules(e)]
     return sorted(set(names) | set(_entry_point_backends()))
 
 
@@ -185,7 +190,7 @@ def get_backend(name: str, **options: Any) -> Backend:
     key = _ALIASES.get(name.lower(), name.lower())
     if key == "auto":
         return _auto_backend(**options)
-    if key in _BUILTIN:
+    if key in _BUILTIN and _implemented(_BUILTIN[key]):
         entry = _BUILTIN[key]
         missing = _missing_modules(entry)
         if missing:
@@ -225,8 +230,13 @@ def backend_versions() -> list[dict[str, str]]:
     """For ``spikelab info``: each known backend, whether it is available, and versions."""
     from importlib.metadata import PackageNotFoundError, version
 
-    dist_names = {"numba": "numba", "torch": "torch", "norse": "norse", "brian2": "brian2",
-                  "lava": "lava-nc"}
+    dist_names = {
+        "numba": "numba",
+        "torch": "torch",
+        "norse": "norse",
+        "brian2": "brian2",
+        "lava": "lava-nc",
+    }
     rows = []
     for name in known_backends():
         entry = _BUILTIN.get(name)
@@ -237,10 +247,12 @@ def backend_versions() -> list[dict[str, str]]:
                 versions.append(f"{mod} {version(dist_names.get(mod, mod))}")
             except PackageNotFoundError:
                 versions.append(f"{mod} (not installed)")
-        rows.append({
-            "backend": name,
-            "available": "yes" if not missing else "no",
-            "versions": ", ".join(versions),
-            "install": entry.install if entry and missing else "",
-        })
+        rows.append(
+            {
+                "backend": name,
+                "available": "yes" if not missing else "no",
+                "versions": ", ".join(versions),
+                "install": entry.install if entry and missing else "",
+            }
+        )
     return rows

@@ -1,0 +1,170 @@
+"""Command line: ``spikelab run | demo | bench | export | datasets | info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEMO_CONFIG = "examples/demo.toml"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .config import apply_overrides, load_config
+    from .experiment import run_experiment
+
+    cfg = load_config(args.config)
+    sets = list(args.set or [])
+    if args.backend:
+        sets.insert(0, f'backend.name="{args.backend}"')
+    if args.output:
+        sets.append(f'output.dir="{args.output}"')
+    cfg = apply_overrides(cfg, sets)
+    run_experiment(cfg, progress=not args.quiet)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    here = Path(DEMO_CONFIG)
+    if not here.exists():
+        raise FileNotFoundError(f"{DEMO_CONFIG} not found: run `spikelab demo` from the repo root")
+    args.config = str(here)
+    return _run(args)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    run_bench(suites=args.suite, json_path=args.json, data_dir=args.data, n_samples=args.samples)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .network import Network
+
+    net = Network.load(args.network)
+    if args.report:
+        from .export.resources import resource_report
+
+        print(resource_report(net, target="loihi2").to_text())
+    if args.to == "nir":
+        from .export.nir import export_nir
+
+        path = export_nir(net, args.out, dt=args.dt)
+    else:
+        from .export.lava import export_lava
+
+        path = export_lava(net, args.out, dt=args.dt, precision=args.precision)
+    print(f"wrote {path}")
+    return 0
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    if args.kind == "nmnist-like":
+        from .datasets import generate_nmnist_like
+
+        out = generate_nmnist_like(
+            args.out,
+            per_class=args.per_class,
+            test_per_class=args.test_per_class,
+            seed=args.seed,
+            overwrite=args.overwrite,
+        )
+    else:
+        from .datasets.ntidigits_synthetic import generate_ntidigits_like
+
+        out = generate_ntidigits_like(
+            args.out,
+            per_class=args.per_class,
+            seed=args.seed,
+            test_per_class=args.test_per_class,
+            overwrite=args.overwrite,
+        )
+    print(f"wrote {out}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import platform
+
+    from . import __version__
+    from .backends.base import backend_versions
+
+    print(f"spikelab {__version__}, Python {platform.python_version()}")
+    rows = backend_versions()
+    print(f"{'backend':10} {'available':10} versions / install")
+    for r in rows:
+        print(f"{r['backend']:10} {r['available']:10} {r['versions'] or ''} {r['install']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="spikelab", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add_run_options(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--backend", help="backend name (numba, torch, brian2, lava, crossbar)")
+        q.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override a config value, e.g. reservoir.n_neurons=2000",
+        )
+        q.add_argument("--output", help="results folder (same as --set output.dir=...)")
+        q.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    q = sub.add_parser("run", help="run an experiment config (TOML)")
+    q.add_argument("config")
+    add_run_options(q)
+    q.set_defaults(func=_run)
+
+    q = sub.add_parser("demo", help=f"the main job: {DEMO_CONFIG} on generated N-MNIST-like data")
+    add_run_options(q)
+    q.set_defaults(func=_demo)
+
+    q = sub.add_parser("bench", help="throughput benchmarks (see benchmarks/)")
+    q.add_argument("--suite", action="append", help="suite name(s); default: all")
+    q.add_argument("--json", help="write the records to this JSON file")
+    q.add_argument("--data", help="N-MNIST folder (default ../shared/data/nmnist-small)")
+    q.add_argument("--samples", type=int, default=None, help="samples per measurement")
+    q.set_defaults(func=_bench)
+
+    q = sub.add_parser("export", help="export a saved network (network.h5) to NIR or Lava")
+    q.add_argument("network")
+    q.add_argument("--to", choices=("nir", "lava"), required=True)
+    q.add_argument("out")
+    q.add_argument("--dt", type=float, default=1.0, help="step in ms")
+    q.add_argument("--precision", choices=("floating_pt", "fixed_pt"), default="fixed_pt")
+    q.add_argument("--report", action="store_true", help="print the Loihi 2 resource report")
+    q.set_defaults(func=_export)
+
+    q = sub.add_parser("datasets", help="generate the embedded datasets")
+    dsub = q.add_subparsers(dest="action", required=True)
+    g = dsub.add_parser("generate")
+    g.add_argument("kind", choices=("nmnist-like", "ntidigits-like"))
+    g.add_argument("out")
+    g.add_argument("--per-class", type=int, default=100)
+    g.add_argument("--test-per-class", type=int, default=None)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--overwrite", action="store_true")
+    g.set_defaults(func=_datasets)
+
+    q = sub.add_parser("info", help="backends, their availability and versions")
+    q.set_defaults(func=_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, FileExistsError, ValueError, TypeError, KeyError) as e:
+        print(f"spikelab: error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:  # BackendUnavailable and missing optional packages
+        print(f"spikelab: error: {e}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""config -> run -> results folder.
+
+    spikelab run examples/nmnist_lsm.toml --backend numba --set reservoir.n_neurons=2000
+
+Stages: load the dataset (train/test folders, or a stratified split by the seed), encode the
+events (optionally after FEAST), build the reservoir, simulate train and test in chunks on
+the chosen backend, fit the readout, fit the histogram baseline on the same split, write
+the results folder atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import reservoirs
+from .backends.base import RecordSpec
+from .config import resolve
+from .encoding import EventEncoding, count_histogram
+from .network import Network
+from .readout import LinearReadout
+from .transformer import run_chunked
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Split:
+    train_events: list[np.ndarray]
+    y_train: np.ndarray
+    test_events: list[np.ndarray]
+    y_test: np.ndarray
+    sensor_size: tuple[int, int, int]
+    description: str
+
+
+def _limit(ds: Any, max_per_class: int, seed: int) -> Any:
+    if not max_per_class:
+        return ds
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate(
+        [
+            np.sort(rng.permutation(np.flatnonzero(ds.labels == c))[:max_per_class])
+            for c in np.unique(ds.labels)
+        ]
+    )
+    return ds.subset(np.sort(keep))
+
+
+def load_split(dcfg: dict[str, Any], seed: int, log: Log) -> Split:
+    """Train/test events and labels from the dataset section."""
+    from .datasets import generate_nmnist_like, nmnist, stratified_split
+
+    if dcfg["name"] != "nmnist":
+        raise ValueError(f"dataset.name {dcfg['name']!r} is not supported; use 'nmnist'")
+    root = Path(dcfg["root"])
+    if not root.exists() and dcfg.get("generate"):
+        if dcfg["generate"] != "nmnist-like":
+            raise ValueError(f"dataset.generate must be 'nmnist-like', got {dcfg['generate']!r}")
+        log(f"generating the N-MNIST-like dataset into {root} (once; see docs/datasets.md)")
+        root.parent.mkdir(parents=True, exist_ok=True)
+        generate_nmnist_like(root, per_class=int(dcfg["per_class"]), seed=seed, progress=True)
+    train = _limit(nmnist(root, train=True, on_error=dcfg["on_error"]), dcfg["max_per_class"], seed)
+    if (root / "Test").is_dir():
+        test = _limit(
+            nmnist(root, train=False, on_error=dcfg["on_error"]), dcfg["max_per_class"], seed
+        )
+        desc = f"{root}: Train ({len(train)}) / Test ({len(test)})"
+    else:
+        tr, te = stratified_split(train.labels, float(dcfg["test_fraction"]), seed)
+        train, test = train.subset(tr), train.subset(te)
+        desc = f"{root}: stratified split of Train by seed {seed}: {len(train)} / {len(test)}"
+    events = [train[i][0] for i in range(len(train))]
+    tevents = [test[i][0] for i in range(len(test))]
+    return Split(
+        events,
+        np.asarray(train.labels),
+        tevents,
+        np.asarray(test.labels),
+        tuple(train.sensor_size),
+        desc,
+    )
+
+
+def _cube_shape(n: int) -> tuple[int, int, int]:
+    """The most cube-like (a, b, c), a <= b <= c, with a * b * c == n."""
+    best = (1, 1, n)
+    for a in range(1, int(round(n ** (1 / 3))) + 2):
+        if n % a:
+            continue
+        for b in range(a, int(math.isqrt(n // a)) + 1):
+            if (n // a) % b == 0:
+                c = n // a // b
+                if c / a < best[2] / best[0]:
+                    best = (a, b, c)
+    return best
+
+
+def build_reservoir(rcfg: dict[str, Any], enc: EventEncoding, seed: int) -> Network:
+    """The reservoir named by ``reservoir.builder`` with its keyword arguments."""
+    kw = {k: v for k, v in rcfg.items() if k != "builder"}
+    kw.setdefault("seed", seed)
+    builder = rcfg["builder"]
+    n = kw.pop("n_neurons", None)
+    if builder == "lsm_column":
+        if n is not None:
+            kw["shape"] = _cube_shape(int(n))
+        kw["shape"] = tuple(kw.get("shape", (10, 10, 10)))
+        kw.setdefault("input_shape", enc.input_shape)
+        for key in ("bias_range", "t_ref", "tau_syn", "input_shape"):
+            if key in kw:
+                kw[key] = tuple(kw[key])
+        return reservoirs.lsm_column(n_inputs=enc.n_channels, dt=enc.dt, **kw)
+    if builder == "izhikevich_network":
+        if n is not None:
+            kw["n_exc"], kw["n_inh"] = int(round(0.8 * int(n))), int(n) - int(round(0.8 * int(n)))
+        return reservoirs.izhikevich_network(n_inputs=enc.n_channels, **kw)
+    if builder == "lin2025_lsm":
+        if n is not None:
+            kw["n_neurons"] = int(n)
+        return reservoirs.lin2025_lsm(n_inputs=enc.n_channels, dt=enc.dt, **kw)
+    raise ValueError(
+        f"reservoir.builder {builder!r} is unknown; use lsm_column, izhikevich_network or "
+        "lin2025_lsm"
+    )
+
+
+def _baseline(split: Split, bcfg: dict[str, Any], rcfg: dict[str, Any]) -> dict[str, float]:
+    """Linear readouts on event-count histograms (time bins x polarity x pixels): logistic
+    regression (``baseline_test_accuracy``) and the experiment's own readout
+    (``baseline_same_readout_test_accuracy``), so the reservoir is compared fairly."""
+    from sklearn.linear_model import LogisticRegression
+
+    kw = dict(sensor_size=split.sensor_size, n_time_bins=int(bcfg["n_time_bins"]))
+    h_tr = count_histogram(split.train_events, **kw)
+    h_te = count_histogram(split.test_events, **kw)
+    clf = LogisticRegression(C=float(bcfg["C"]), max_iter=3000).fit(h_tr, split.y_train)
+    same = LinearReadout(**rcfg).fit(h_tr, split.y_train)
+    return {
+        "baseline_train_accuracy": float(clf.score(h_tr, split.y_train)),
+        "baseline_test_accuracy": float(clf.score(h_te, split.y_test)),
+        "baseline_same_readout_test_accuracy": float(same.score(h_te, split.y_test)),
+    }
+
+
+def _spike_stats(net: Network, counts: np.ndarray, seconds: float) -> dict[str, Any]:
+    stats: dict[str, Any] = {}
+    for name, sl in net.population_slices().items():
+        c = counts[:, :, sl].sum(axis=1)
+        stats[f"rate_hz_{name}"] = float(c.mean() / seconds)
+        stats[f"silent_fraction_{name}"] = float(np.mean(c.sum(axis=0) == 0))
+    stats["spikes_per_sample"] = float(counts.sum() / len(counts))
+    return stats
+
+
+def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = print) -> Path:
+    """Run a (raw or resolved) config; returns the results folder."""
+    from .features_stage import apply_features
+    from .results import write_results
+
+    cfg = resolve(cfg)
+    seed = int(cfg["seed"])
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+
+    t0 = time.perf_counter()
+    split = load_split(cfg["dataset"], seed, log)
+    log(f"data: {split.description}")
+    timings["load_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    split, sensor, feat_state = apply_features(cfg["features"], split, seed, log, progress)
+    enc_kw = dict(cfg["encoding"])
+    for key in ("crop",):
+        if key in enc_kw:
+            enc_kw[key] = tuple(enc_kw[key])
+    enc = EventEncoding(sensor_size=sensor, **enc_kw)
+    b_train = enc.encode(split.train_events, labels=split.y_train, progress=progress)
+    b_test = enc.encode(split.test_events, labels=split.y_test, progress=progress)
+    timings["encode_s"] = time.perf_counter() - t0
+
+    net = build_reservoir(cfg["reservoir"], enc, seed)
+    bcfg = dict(cfg["backend"])
+    backend = bcfg.pop("name")
+    log(
+        f"reservoir: {net.metadata.get('builder')} with {net.n_neurons} neurons, "
+        f"{net.n_synapses} synapses; backend {backend!r} {bcfg or ''}"
+    )
+    t0 = time.perf_counter()
+    bin_steps = cfg["record"].get("bin_steps") or None
+    sim = net.compile(backend, dt=enc.dt, record=RecordSpec(bin_steps=bin_steps), **bcfg)
+    timings["compile_s"] = time.perf_counter() - t0
+    chunk = int(cfg["output"]["chunk_size"])
+    run_tr = run_chunked(sim, b_train, chunk_size=chunk, progress=progress, desc="train")
+    run_te = run_chunked(sim, b_test, chunk_size=chunk, progress=progress, desc="test")
+    timings["simulate_s"] = run_tr.wall_time_s + run_te.wall_time_s
+
+    t0 = time.perf_counter()
+    readout = LinearReadout(**cfg["readout"]).fit(run_tr.counts, split.y_train)
+    pred = readout.predict(run_te.counts)
+    metrics: dict[str, Any] = {
+        "test_accuracy": float(np.mean(pred == split.y_test)),
+        "train_accuracy": float(readout.score(run_tr.counts, split.y_train)),
+        "readout_alpha": readout.alpha_,
+    }
+    timings["readout_s"] = time.perf_counter() - t0
+    if cfg["baseline"].get("n_time_bins"):
+        t0 = time.perf_counter()
+        metrics.update(_baseline(split, cfg["baseline"], cfg["readout"]))
+        timings["baseline_s"] = time.perf_counter() - t0
+    n_total = len(b_train) + len(b_test)
+    seconds = b_train.n_steps * enc.dt / 1000.0
+    metrics.update(
+        n_train=len(b_train),
+        n_test=len(b_test),
+        n_neurons=net.n_neurons,
+        n_synapses=net.n_synapses,
+        backend=backend,
+        backend_options=bcfg,
+        samples_per_s=n_total / max(timings["simulate_s"], 1e-12),
+        synaptic_events_per_s=(run_tr.n_synaptic_events + run_te.n_synaptic_events)
+        / max(timings["simulate_s"], 1e-12),
+        synaptic_events_per_sample=(run_tr.n_synaptic_events + run_te.n_synaptic_events) / n_total,
+        spikes=_spike_stats(net, np.concatenate([run_tr.counts, run_te.counts]), seconds),
+        data=split.description,
+    )
+    metrics.update(_extras(run_tr, run_te))
+    timings["total_s"] = time.perf_counter() - t_all
+    metrics["timings"] = timings
+    raster = None
+    if cfg["output"].get("plots", True):
+        rsim = net.compile(
+            backend, dt=enc.dt, record=RecordSpec(bin_steps=bin_steps, raster=True), **bcfg
+        )
+        raster = rsim.run(b_test.subset([0]))
+    arrays = {
+        "train_counts": run_tr.counts,
+        "test_counts": run_te.counts,
+        "y_train": split.y_train,
+        "y_test": split.y_test,
+        "test_predictions": pred,
+    }
+    out = write_results(
+        cfg,
+        metrics,
+        arrays=arrays,
+        net=net,
+        raster=raster,
+        y_test=split.y_test,
+        pred=pred,
+        feat_state=feat_state,
+    )
+    log(
+        f"test accuracy {metrics['test_accuracy']:.4f} (train {metrics['train_accuracy']:.4f}); "
+        f"histogram baseline {metrics.get('baseline_test_accuracy', float('nan')):.4f}; "
+        f"{metrics['samples_per_s']:.0f} samples/s"
+    )
+    log(f"results: {out}")
+    return out
+
+
+def _extras(*runs: Any) -> dict[str, float]:
+    """Per-sample scalar extras reported by a backend (e.g. energy), averaged over samples."""
+    sums: dict[str, float] = {}
+    n = 0
+    for run in runs:
+        for key, value, size in run.extras:
+            sums[key] = sums.get(key, 0.0) + float(value) * size
+        n += len(run.counts)
+    return {k: v / n for k, v in sums.items()}

@@ -1,0 +1,90 @@
+"""The results folder of an experiment, written atomically.
+
+    <output.dir>/config.toml    the resolved configuration
+                metrics.json   accuracies, baseline, timings, spike statistics
+                states.h5      reservoir states (bin counts) and labels, train and test
+                network.h5     the reservoir (Network.load reads it)
+                confusion.png  test confusion matrix
+                raster.png     spike raster of the first test sample
+
+Everything is written into a temporary sibling folder that is renamed into place at the
+end, so an interrupted run never leaves a half-written results folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .config import to_toml
+
+FORMAT_VERSION = 1
+
+
+def _json_safe(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {str(k): _json_safe(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_json_safe(v) for v in o]
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
+
+
+def write_results(
+    cfg: dict[str, Any],
+    metrics: dict[str, Any],
+    *,
+    arrays: dict[str, np.ndarray],
+    net: Any,
+    raster: Any,
+    y_test: np.ndarray,
+    pred: np.ndarray,
+    feat_state: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """Write the folder ``cfg['output']['dir']``; replaces an existing one only at the end."""
+    from .plots import plot_confusion, plot_raster
+
+    out = Path(cfg["output"]["dir"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        (tmp / "config.toml").write_text(to_toml(cfg))
+        (tmp / "metrics.json").write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
+        with h5py.File(tmp / "states.h5", "w") as f:
+            f.attrs["format"] = "spikelab.results"
+            f.attrs["format_version"] = FORMAT_VERSION
+            for key, value in arrays.items():
+                if cfg["output"].get("save_states", True) or not key.endswith("_counts"):
+                    f.create_dataset(key, data=value, compression="gzip", compression_opts=1)
+            if feat_state:
+                g = f.create_group("features")
+                for key, value in feat_state.items():
+                    g.create_dataset(key, data=value)
+        net.save(tmp / "network.h5")
+        if cfg["output"].get("plots", True):
+            plot_confusion(y_test, pred, tmp / "confusion.png", title=cfg.get("name", ""))
+            if raster is not None:
+                plot_raster(raster, tmp / "raster.png")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
