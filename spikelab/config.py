@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
         "standardize": True,
     },
     "baseline": {"n_time_bins": 3, "C": 1.0},
+    "reference": {},  # published figures to print beside ours, e.g. paper_test_accuracy
     "output": {"dir": "results/experiment", "chunk_size": 128, "save_states": True, "plots": True},
 }
 

@@ -231,6 +231,8 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         data=split.description,
     )
     metrics.update(_extras(run_tr, run_te))
+    if cfg["reference"]:
+        metrics["reference"] = dict(cfg["reference"])
     timings["total_s"] = time.perf_counter() - t_all
     metrics["timings"] = timings
     raster = None
@@ -261,6 +263,8 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         f"histogram baseline {metrics.get('baseline_test_accuracy', float('nan')):.4f}; "
         f"{metrics['samples_per_s']:.0f} samples/s"
     )
+    for key, value in cfg["reference"].items():
+        log(f"reference {key}: {value}")
     log(f"results: {out}")
     return out
 

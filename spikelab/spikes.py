@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -102,6 +103,26 @@ class SpikeBatch:
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(samples, steps, channels): lets scikit-learn's splitters index a batch."""
+        return (len(self), self.n_steps, self.n_channels)
+
+    def __getitem__(self, key: Any) -> SpikeBatch:
+        """Samples by index array, list, slice or int (``batch[idx]`` == ``subset(idx)``)."""
+        if isinstance(key, tuple):  # scikit-learn indexes arrays as X[key, ...]
+            if len(key) != 2 or key[1] is not Ellipsis:
+                raise IndexError("a SpikeBatch is indexed by sample only: batch[indices]")
+            key = key[0]
+        if isinstance(key, slice):
+            return self.subset(np.arange(len(self))[key])
+        key = np.asarray(key)
+        if key.dtype == bool:
+            if key.shape != (len(self),):
+                raise IndexError(f"boolean index of shape {key.shape} for {len(self)} samples")
+            key = np.flatnonzero(key)
+        return self.subset(np.atleast_1d(key))
 
     @property
     def n_events(self) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, RidgeClassifierCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -86,14 +87,16 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
-        return self.pipeline_.decision_function(self._check(X))
+        x = self._check(X)
+        return self.pipeline_.decision_function(x)
 
     def predict(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
-        return self.pipeline_.predict(self._check(X))
+        x = self._check(X)
+        return self.pipeline_.predict(x)
 
     def _check(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
         if not hasattr(self, "pipeline_"):
-            raise RuntimeError("this readout is not fitted yet; call fit(X, y) first")
+            raise NotFittedError("this readout is not fitted yet; call fit(X, y) first")
         x = reservoir_features(X)
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} features, got {x.shape[1]}")

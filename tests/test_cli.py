@@ -1,0 +1,133 @@
+"""The command line end to end on a tiny generated dataset, and config handling."""
+
+import json
+
+import h5py
+import pytest
+
+from spikelab import Network
+from spikelab.cli import main
+from spikelab.config import apply_overrides, parse_value, resolve, to_toml
+from spikelab.datasets import generate_nmnist_like
+
+TINY = """
+name = "tiny"
+seed = 0
+[dataset]
+root = "{root}"
+[encoding]
+dt = 1.0
+duration = 100.0
+[reservoir]
+builder = "lsm_column"
+n_neurons = 64
+input_fraction = 1.0
+input_fan_in = 16
+input_weight = 60.0
+bias_range = [0.0, 0.0]
+weight_scale = 0.2
+[record]
+bin_steps = 50
+[output]
+dir = "{out}"
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data") / "nmnist-like"
+    generate_nmnist_like(root, per_class=3, test_per_class=1, seed=0, progress=False)
+    return root
+
+
+def test_run_writes_a_complete_results_folder(tiny_data, tmp_path, capsys):
+    cfg = tmp_path / "tiny.toml"
+    out = tmp_path / "results"
+    cfg.write_text(TINY.format(root=tiny_data, out=out))
+    code = main(
+        [
+            "run",
+            str(cfg),
+            "--quiet",
+            "--backend",
+            "numba",
+            "--set",
+            "reservoir.n_neurons=27",
+            "--set",
+            "readout.alpha=10.0",
+        ]
+    )
+    assert code == 0
+    assert "test accuracy" in capsys.readouterr().out
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "config.toml",
+        "metrics.json",
+        "states.h5",
+        "network.h5",
+        "confusion.png",
+        "raster.png",
+    } <= names
+    m = json.loads((out / "metrics.json").read_text())
+    for key in (
+        "test_accuracy",
+        "train_accuracy",
+        "baseline_test_accuracy",
+        "timings",
+        "spikes",
+        "samples_per_s",
+    ):
+        assert key in m
+    assert m["n_neurons"] == 27 and m["n_train"] == 30 and m["n_test"] == 10
+    assert 0.0 <= m["test_accuracy"] <= 1.0
+    with h5py.File(out / "states.h5") as f:
+        assert f["train_counts"].shape == (30, 2, 27)
+    assert Network.load(out / "network.h5").n_neurons == 27
+    assert "n_neurons = 27" in (out / "config.toml").read_text()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # written atomically, no temporary folders left
+
+
+def test_run_errors_are_clear(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "missing.toml")]) == 2
+    assert "no config file" in capsys.readouterr().err
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[reservior]\nbuilder = 'lsm_column'\n")
+    assert main(["run", str(cfg)]) == 2
+    assert "unknown config section" in capsys.readouterr().err
+    cfg.write_text(f"[dataset]\nroot = '{tmp_path / 'nowhere'}'\n")
+    assert main(["run", str(cfg), "--quiet"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_unknown_backend_lists_known_ones(tiny_data, tmp_path, capsys):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY.format(root=tiny_data, out=tmp_path / "r"))
+    assert main(["run", str(cfg), "--quiet", "--backend", "nosuch"]) == 2
+    assert "known backends" in capsys.readouterr().err
+
+
+def test_info_lists_numba(capsys):
+    assert main(["info"]) == 0
+    assert "numba" in capsys.readouterr().out
+
+
+def test_overrides_and_values():
+    cfg = apply_overrides(
+        {"reservoir": {"builder": "x"}},
+        ["reservoir.n_neurons=2000", "backend.name=torch", "encoding.crop=[16, 16]", "a.b.c=true"],
+    )
+    assert cfg["reservoir"] == {"builder": "x", "n_neurons": 2000}
+    assert cfg["backend"]["name"] == "torch" and cfg["encoding"]["crop"] == [16, 16]
+    assert cfg["a"]["b"]["c"] is True
+    assert parse_value("1e-3") == 0.001 and parse_value("lsm") == "lsm"
+    with pytest.raises(ValueError, match="key=value"):
+        apply_overrides({}, ["noequals"])
+
+
+def test_resolve_fills_defaults_and_round_trips_to_toml():
+    from spikelab.config import tomllib
+
+    cfg = resolve({"seed": 3, "reservoir": {"n_neurons": 10}})
+    assert cfg["seed"] == 3 and cfg["reservoir"]["builder"] == "lsm_column"
+    assert tomllib.loads(to_toml(cfg)) == cfg
