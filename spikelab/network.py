@@ -14,6 +14,7 @@ a scalar per projection or one value per stored synapse in CSR order. Save and l
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from .neurons import Izhikevich, NeuronModel
+
+
+def normalise_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata as plain JSON types (tuples become lists, numpy values Python values), so a
+    network equals itself after a save/load round trip."""
+    import json
+
+    from .network_io import _json_default
+
+    try:
+        return json.loads(json.dumps(dict(meta), default=_json_default))
+    except TypeError as e:
+        raise TypeError(f"network metadata must be JSON-serialisable: {e}") from None
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -64,6 +78,11 @@ class Population:
                 raise ValueError(
                     f"population {self.name!r}: positions must have shape ({self.size}, 3), "
                     f"got {pos.shape}"
+                )
+            if not np.all(np.isfinite(pos)):
+                raise ValueError(
+                    f"population {self.name!r}: positions contain NaN or inf; give finite "
+                    "coordinates (grid units)"
                 )
             pos.setflags(write=False)
             object.__setattr__(self, "positions", pos)
@@ -180,7 +199,7 @@ class Network:
         object.__setattr__(self, "populations", pops)
         object.__setattr__(self, "inputs", ins)
         object.__setattr__(self, "projections", projs)
-        object.__setattr__(self, "metadata", dict(self.metadata))
+        object.__setattr__(self, "metadata", normalise_metadata(self.metadata))
         if not pops:
             raise ValueError("a network needs at least one population")
         names = [p.name for p in pops] + [i.name for i in ins]
@@ -254,7 +273,9 @@ class Network:
     # ---- checks that need dt ------------------------------------------------------------
     def check_dt(self, dt: float) -> None:
         """Raise ValueError if dt (ms) is not small against the network's time constants."""
-        if not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
+        if isinstance(dt, bool) or not (
+            isinstance(dt, numbers.Real) and math.isfinite(dt) and dt > 0
+        ):
             raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
         for p in self.populations:
             tau = p.model.smallest_time_constant()

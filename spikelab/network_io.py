@@ -93,8 +93,6 @@ def _json_default(o: object) -> object:
 
 def load_network(path: str | Path) -> Network:
     """Read a network written by ``save_network``; clear errors for other files."""
-    from .network import InputPort, Network, Population, Projection
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no network file at {path}")
@@ -103,53 +101,65 @@ def load_network(path: str | Path) -> Network:
     except OSError as e:
         raise ValueError(f"{path} is not an HDF5 file ({e})") from None
     with f:
-        if f.attrs.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a spikelab network file (no format={FORMAT!r})")
-        version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
+        try:
+            return _read_network(f, path)
+        except (KeyError, TypeError, json.JSONDecodeError) as e:
             raise ValueError(
-                f"{path} has network format version {version}; this spikelab reads version "
-                f"{FORMAT_VERSION}. Re-save it with a matching spikelab version."
+                f"{path} is a damaged spikelab network file ({type(e).__name__}: {e}); "
+                "re-save it with Network.save"
+            ) from None
+
+
+def _read_network(f: h5py.File, path: Path) -> Network:
+    from .network import InputPort, Network, Population, Projection
+
+    if f.attrs.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a spikelab network file (no format={FORMAT!r})")
+    version = int(f.attrs.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has network format version {version}; this spikelab reads version "
+            f"{FORMAT_VERSION}. Re-save it with a matching spikelab version."
+        )
+    pops = []
+    for k in sorted(f["populations"], key=int):
+        h = f["populations"][k]
+        params = {n: _read(h[n]) for n in h if n != "positions"}
+        model = model_from_dict(str(h.attrs["type"]), params)
+        pos = h["positions"][()] if "positions" in h else None
+        pops.append(
+            Population(
+                name=str(h.attrs["name"]), size=int(h.attrs["size"]), model=model, positions=pos
             )
-        pops = []
-        for k in sorted(f["populations"], key=int):
-            h = f["populations"][k]
-            params = {n: _read(h[n]) for n in h if n != "positions"}
-            model = model_from_dict(str(h.attrs["type"]), params)
-            pos = h["positions"][()] if "positions" in h else None
-            pops.append(
-                Population(
-                    name=str(h.attrs["name"]), size=int(h.attrs["size"]), model=model, positions=pos
-                )
+        )
+    ins = []
+    for k in sorted(f["inputs"], key=int):
+        h = f["inputs"][k]
+        shape = json.loads(h.attrs["shape"])
+        ins.append(
+            InputPort(
+                name=str(h.attrs["name"]),
+                size=int(h.attrs["size"]),
+                shape=None if shape is None else tuple(shape),
             )
-        ins = []
-        for k in sorted(f["inputs"], key=int):
-            h = f["inputs"][k]
-            shape = json.loads(h.attrs["shape"])
-            ins.append(
-                InputPort(
-                    name=str(h.attrs["name"]),
-                    size=int(h.attrs["size"]),
-                    shape=None if shape is None else tuple(shape),
-                )
+        )
+    projs = []
+    for k in sorted(f["projections"], key=int):
+        h = f["projections"][k]
+        w = sp.csr_matrix(
+            (h["data"][()], h["indices"][()], h["indptr"][()]),
+            shape=tuple(int(s) for s in h.attrs["shape"]),
+        )
+        projs.append(
+            Projection(
+                source=str(h.attrs["source"]),
+                target=str(h.attrs["target"]),
+                weights=w,
+                delays=_read(h["delays"]),
+                name=str(h.attrs["name"]),
             )
-        projs = []
-        for k in sorted(f["projections"], key=int):
-            h = f["projections"][k]
-            w = sp.csr_matrix(
-                (h["data"][()], h["indices"][()], h["indptr"][()]),
-                shape=tuple(int(s) for s in h.attrs["shape"]),
-            )
-            projs.append(
-                Projection(
-                    source=str(h.attrs["source"]),
-                    target=str(h.attrs["target"]),
-                    weights=w,
-                    delays=_read(h["delays"]),
-                    name=str(h.attrs["name"]),
-                )
-            )
-        meta = json.loads(f.attrs["metadata"])
+        )
+    meta = json.loads(f.attrs["metadata"])
     return Network(
         populations=tuple(pops), inputs=tuple(ins), projections=tuple(projs), metadata=meta
     )
@@ -190,4 +200,4 @@ def networks_equal(a: Network, b: Network) -> bool:
         ):
             if not np.array_equal(x, y):
                 return False
-    return dict(a.metadata) == dict(b.metadata)
+    return json.dumps(a.metadata, sort_keys=True) == json.dumps(b.metadata, sort_keys=True)

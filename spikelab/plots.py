@@ -57,7 +57,12 @@ def plot_confusion(
 
 
 def plot_raster(
-    rec: Recording, path: str | Path, *, sample: int = 0, title: str = "", max_neurons: int = 1000
+    rec: Recording,
+    path: str | Path,
+    *,
+    sample: int = 0,
+    title: str = "",
+    max_neurons: int | None = None,
 ) -> Path:
     """Spike raster of one sample, one colour per population, with the population rate."""
     if rec.raster is None:
@@ -67,6 +72,7 @@ def plot_raster(
     ax = fig.add_axes((0.08, 0.32, 0.9, 0.6))
     ax2 = fig.add_axes((0.08, 0.08, 0.9, 0.18), sharex=ax)
     t_ms = steps * rec.dt
+    max_neurons = rec.counts.shape[2] if max_neurons is None else max_neurons
     for k, (name, start, stop) in enumerate(rec.populations):
         m = (neurons >= start) & (neurons < min(stop, max_neurons))
         ax.scatter(t_ms[m], neurons[m], s=0.6, color=f"C{k}", label=name, rasterized=True)

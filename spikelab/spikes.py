@@ -57,8 +57,8 @@ class SpikeBatch:
     def __post_init__(self) -> None:
         if int(self.n_steps) < 1:
             raise ValueError(f"n_steps must be >= 1, got {self.n_steps}")
-        if int(self.n_channels) < 1:
-            raise ValueError(f"n_channels must be >= 1, got {self.n_channels}")
+        if int(self.n_channels) < 0:
+            raise ValueError(f"n_channels must be >= 0, got {self.n_channels}")
         if not self.dt > 0:
             raise ValueError(f"dt must be > 0 ms, got {self.dt}")
         offsets = np.asarray(self.offsets, dtype=np.int64)
@@ -171,6 +171,20 @@ class SpikeBatch:
         return [
             self.subset(np.arange(i, min(i + size, len(self)))) for i in range(0, len(self), size)
         ]
+
+    @staticmethod
+    def empty(n_samples: int, n_steps: int, *, n_channels: int = 0, dt: float = 1.0) -> SpikeBatch:
+        """``n_samples`` samples without input events (e.g. for a network with no input ports,
+        driven by its bias)."""
+        return SpikeBatch(
+            n_steps=n_steps,
+            n_channels=n_channels,
+            offsets=np.zeros(int(n_samples) + 1, dtype=np.int64),
+            steps=np.zeros(0, np.int32),
+            channels=np.zeros(0, np.int32),
+            values=np.zeros(0, np.float32),
+            dt=dt,
+        )
 
     @staticmethod
     def from_dense(
