@@ -20,6 +20,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULTS: dict[str, Any] = {
+    "task": "classify",  # "zero_shot": spikelab.zero_shot (its own sections and defaults)
     "seed": 0,
     "name": "experiment",
     "dataset": {

@@ -53,39 +53,51 @@ def _limit(ds: Any, max_per_class: int, seed: int) -> Any:
     return ds.subset(np.sort(keep))
 
 
+def _generate(dcfg: dict[str, Any], root: Path, seed: int, log: Log) -> None:
+    from .datasets import generate_nmnist_like, generate_ntidigits_like
+
+    generators = {"nmnist-like": generate_nmnist_like, "ntidigits-like": generate_ntidigits_like}
+    kind = dcfg["generate"]
+    if kind not in generators:
+        raise ValueError(f"dataset.generate must be one of {sorted(generators)}, got {kind!r}")
+    log(f"generating the {kind} dataset into {root} (once; see docs/datasets.md, docs/audio.md)")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    generators[kind](root, per_class=int(dcfg["per_class"]), seed=seed, progress=True)
+
+
+def _open_dataset(dcfg: dict[str, Any], root: Path, train: bool) -> Any:
+    from .datasets import nmnist, ntidigits
+
+    if dcfg["name"] == "nmnist":
+        return nmnist(root, train=train, on_error=dcfg["on_error"])
+    if dcfg["name"] == "ntidigits":
+        return ntidigits(root, train=train, label_map=dcfg.get("label_map", "tonic"))
+    raise ValueError(f"dataset.name {dcfg['name']!r} is not supported; use 'nmnist' or 'ntidigits'")
+
+
+def _has_test_split(dcfg: dict[str, Any], root: Path) -> bool:
+    return dcfg["name"] == "ntidigits" or (root / "Test").is_dir()
+
+
 def load_split(dcfg: dict[str, Any], seed: int, log: Log) -> Split:
     """Train/test events and labels from the dataset section."""
-    from .datasets import generate_nmnist_like, nmnist, stratified_split
+    from .datasets import stratified_split
 
-    if dcfg["name"] != "nmnist":
-        raise ValueError(f"dataset.name {dcfg['name']!r} is not supported; use 'nmnist'")
     root = Path(dcfg["root"])
     if not root.exists() and dcfg.get("generate"):
-        if dcfg["generate"] != "nmnist-like":
-            raise ValueError(f"dataset.generate must be 'nmnist-like', got {dcfg['generate']!r}")
-        log(f"generating the N-MNIST-like dataset into {root} (once; see docs/datasets.md)")
-        root.parent.mkdir(parents=True, exist_ok=True)
-        generate_nmnist_like(root, per_class=int(dcfg["per_class"]), seed=seed, progress=True)
-    train = _limit(nmnist(root, train=True, on_error=dcfg["on_error"]), dcfg["max_per_class"], seed)
-    if (root / "Test").is_dir():
-        test = _limit(
-            nmnist(root, train=False, on_error=dcfg["on_error"]), dcfg["max_per_class"], seed
-        )
-        desc = f"{root}: Train ({len(train)}) / Test ({len(test)})"
+        _generate(dcfg, root, seed, log)
+    train = _limit(_open_dataset(dcfg, root, True), dcfg["max_per_class"], seed)
+    if _has_test_split(dcfg, root):
+        test = _limit(_open_dataset(dcfg, root, False), dcfg["max_per_class"], seed)
+        desc = f"{root}: train ({len(train)}) / test ({len(test)})"
     else:
         tr, te = stratified_split(train.labels, float(dcfg["test_fraction"]), seed)
         train, test = train.subset(tr), train.subset(te)
         desc = f"{root}: stratified split of Train by seed {seed}: {len(train)} / {len(test)}"
     events = [train[i][0] for i in range(len(train))]
     tevents = [test[i][0] for i in range(len(test))]
-    return Split(
-        events,
-        np.asarray(train.labels),
-        tevents,
-        np.asarray(test.labels),
-        tuple(train.sensor_size),
-        desc,
-    )
+    return Split(events, np.asarray(train.labels), tevents, np.asarray(test.labels),
+                 tuple(train.sensor_size), desc)
 
 
 def _cube_shape(n: int) -> tuple[int, int, int]:
@@ -164,7 +176,13 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     from .features_stage import apply_features
     from .results import write_results
 
+    if cfg.get("task", "classify") == "zero_shot":
+        from .zero_shot import run_zero_shot
+
+        return run_zero_shot(cfg, progress=progress, log=log)
     cfg = resolve(cfg)
+    if cfg["task"] != "classify":
+        raise ValueError(f"task must be 'classify' or 'zero_shot', got {cfg['task']!r}")
     seed = int(cfg["seed"])
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
