@@ -96,8 +96,14 @@ def load_split(dcfg: dict[str, Any], seed: int, log: Log) -> Split:
         desc = f"{root}: stratified split of Train by seed {seed}: {len(train)} / {len(test)}"
     events = [train[i][0] for i in range(len(train))]
     tevents = [test[i][0] for i in range(len(test))]
-    return Split(events, np.asarray(train.labels), tevents, np.asarray(test.labels),
-                 tuple(train.sensor_size), desc)
+    return Split(
+        events,
+        np.asarray(train.labels),
+        tevents,
+        np.asarray(test.labels),
+        tuple(train.sensor_size),
+        desc,
+    )
 
 
 def _cube_shape(n: int) -> tuple[int, int, int]:
@@ -193,7 +199,7 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     timings["load_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    split, sensor, feat_state = apply_features(cfg["features"], split, seed, log, progress)
+    split, sensor, features = apply_features(cfg["features"], split, seed, log, progress)
     enc_kw = dict(cfg["encoding"])
     for key in ("crop",):
         if key in enc_kw:
@@ -274,7 +280,7 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         raster=raster,
         y_test=split.y_test,
         pred=pred,
-        feat_state=feat_state,
+        features=features,
     )
     log(
         f"test accuracy {metrics['test_accuracy']:.4f} (train {metrics['train_accuracy']:.4f}); "

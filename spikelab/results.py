@@ -2,7 +2,8 @@
 
     <output.dir>/config.toml    the resolved configuration
                 metrics.json   accuracies, baseline, timings, spike statistics
-                states.h5      reservoir states (bin counts) and labels, train and test
+                states.h5      reservoir states (bin counts) and labels, train and test;
+                               the fitted FEAST model under features/ when used
                 network.h5     the reservoir (Network.load reads it)
                 confusion.png  test confusion matrix
                 raster.png     spike raster of the first test sample
@@ -51,7 +52,7 @@ def write_results(
     raster: Any,
     y_test: np.ndarray,
     pred: np.ndarray,
-    feat_state: dict[str, np.ndarray] | None = None,
+    features: Any = None,
 ) -> Path:
     """Write the folder ``cfg['output']['dir']``; replaces an existing one only at the end."""
     from .plots import plot_confusion, plot_raster
@@ -68,10 +69,10 @@ def write_results(
             for key, value in arrays.items():
                 if cfg["output"].get("save_states", True) or not key.endswith("_counts"):
                     f.create_dataset(key, data=value, compression="gzip", compression_opts=1)
-            if feat_state:
-                g = f.create_group("features")
-                for key, value in feat_state.items():
-                    g.create_dataset(key, data=value)
+            if features is not None:  # a fitted feature extractor (FEAST)
+                from .features import save_feast
+
+                save_feast(features, f.create_group("features"))
         net.save(tmp / "network.h5")
         if cfg["output"].get("plots", True):
             plot_confusion(y_test, pred, tmp / "confusion.png", title=cfg.get("name", ""))

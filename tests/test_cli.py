@@ -131,3 +131,22 @@ def test_resolve_fills_defaults_and_round_trips_to_toml():
     cfg = resolve({"seed": 3, "reservoir": {"n_neurons": 10}})
     assert cfg["seed"] == 3 and cfg["reservoir"]["builder"] == "lsm_column"
     assert tomllib.loads(to_toml(cfg)) == cfg
+
+
+def test_feast_feature_stage_saves_a_reloadable_model(tiny_data, tmp_path):
+    from spikelab.features import load_feast
+
+    cfg = tmp_path / "feast.toml"
+    out = tmp_path / "results"
+    cfg.write_text(
+        TINY.format(root=tiny_data, out=out)
+        + '\n[features]\nkind = "feast"\nn_neurons = 4\nradius = 2\nfit_samples = 5\n'
+    )
+    assert main(["run", str(cfg), "--quiet", "--set", "reservoir.n_neurons=27"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert "FEAST 4 features" in m["data"]
+    with h5py.File(out / "states.h5") as f:
+        model = load_feast(f["features"])
+    assert model.weights_.shape[0] == 4
+    net = Network.load(out / "network.h5")
+    assert net.inputs[0].shape == (34, 34, 4)  # the sensor became (W, H, features)
