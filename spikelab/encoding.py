@@ -195,8 +195,9 @@ def count_histogram(
     saccades). This is the baseline feature of every experiment.
     """
     enc = EventEncoding(sensor_size=sensor_size, n_steps=n_time_bins, time_bins="equal")
-    batch = enc.encode(samples)
-    out = np.zeros((len(batch), n_time_bins * enc.n_channels), dtype=np.float32)
-    rows = np.repeat(np.arange(len(batch)), np.diff(batch.offsets))
-    out[rows, batch.steps.astype(np.int64) * enc.n_channels + batch.channels] = batch.values
+    out = np.zeros((len(samples), n_time_bins * enc.n_channels), dtype=np.float32)
+    for start in range(0, len(samples), 256):  # in chunks: memory bounded by one chunk
+        batch = enc.encode([samples[i] for i in range(start, min(start + 256, len(samples)))])
+        rows = start + np.repeat(np.arange(len(batch)), np.diff(batch.offsets))
+        out[rows, batch.steps.astype(np.int64) * enc.n_channels + batch.channels] = batch.values
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,26 @@ from .transformer import run_chunked
 Log = Callable[[str], None]
 
 
+class EventsView(Sequence):
+    """The event arrays of a dataset, read lazily (``ds[i][0]``) so memory stays bounded."""
+
+    def __init__(self, ds: Any) -> None:
+        self.ds = ds
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: Any) -> np.ndarray:
+        if isinstance(i, slice):
+            return [self.ds[j][0] for j in range(*i.indices(len(self)))]
+        return self.ds[i][0]
+
+
 @dataclass(frozen=True)
 class Split:
-    train_events: list[np.ndarray]
+    train_events: Sequence[np.ndarray]
     y_train: np.ndarray
-    test_events: list[np.ndarray]
+    test_events: Sequence[np.ndarray]
     y_test: np.ndarray
     sensor_size: tuple[int, int, int]
     description: str
@@ -205,9 +220,12 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         if key in enc_kw:
             enc_kw[key] = tuple(enc_kw[key])
     enc = EventEncoding(sensor_size=sensor, **enc_kw)
-    b_train = enc.encode(split.train_events, labels=split.y_train, progress=progress)
-    b_test = enc.encode(split.test_events, labels=split.y_test, progress=progress)
-    timings["encode_s"] = time.perf_counter() - t0
+    timings["features_s"] = time.perf_counter() - t0
+    if enc.duration is None and enc.n_steps is None:
+        raise ValueError(
+            "set encoding.duration (ms) or encoding.n_steps: every sample of a run "
+            "needs the same number of steps"
+        )
 
     net = build_reservoir(cfg["reservoir"], enc, seed)
     bcfg = dict(cfg["backend"])
@@ -221,8 +239,14 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     sim = net.compile(backend, dt=enc.dt, record=RecordSpec(bin_steps=bin_steps), **bcfg)
     timings["compile_s"] = time.perf_counter() - t0
     chunk = int(cfg["output"]["chunk_size"])
-    run_tr = run_chunked(sim, b_train, chunk_size=chunk, progress=progress, desc="train")
-    run_te = run_chunked(sim, b_test, chunk_size=chunk, progress=progress, desc="test")
+    t0 = time.perf_counter()
+    run_tr = run_chunked(
+        sim, split.train_events, encoding=enc, chunk_size=chunk, progress=progress, desc="train"
+    )
+    run_te = run_chunked(
+        sim, split.test_events, encoding=enc, chunk_size=chunk, progress=progress, desc="test"
+    )
+    timings["encode_and_simulate_s"] = time.perf_counter() - t0
     timings["simulate_s"] = run_tr.wall_time_s + run_te.wall_time_s
 
     t0 = time.perf_counter()
@@ -238,11 +262,12 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         t0 = time.perf_counter()
         metrics.update(_baseline(split, cfg["baseline"], cfg["readout"]))
         timings["baseline_s"] = time.perf_counter() - t0
-    n_total = len(b_train) + len(b_test)
-    seconds = b_train.n_steps * enc.dt / 1000.0
+    n_train, n_test = len(split.y_train), len(split.y_test)
+    n_total = n_train + n_test
+    seconds = enc.steps_for(0.0) * enc.dt / 1000.0
     metrics.update(
-        n_train=len(b_train),
-        n_test=len(b_test),
+        n_train=n_train,
+        n_test=n_test,
         n_neurons=net.n_neurons,
         n_synapses=net.n_synapses,
         backend=backend,
@@ -264,7 +289,7 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         rsim = net.compile(
             backend, dt=enc.dt, record=RecordSpec(bin_steps=bin_steps, raster=True), **bcfg
         )
-        raster = rsim.run(b_test.subset([0]))
+        raster = rsim.run(enc.encode([split.test_events[0]]))
     arrays = {
         "train_counts": run_tr.counts,
         "test_counts": run_te.counts,

@@ -7,7 +7,7 @@ pipe.fit(train_events, y_train).score(test_events, y_test)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,22 +34,43 @@ class ChunkedRun:
     extras: tuple[tuple[str, float, int], ...] = ()  # (key, per-sample value, chunk size)
 
 
+def _chunks(
+    data: SpikeBatch | Sequence[np.ndarray], encoding: EventEncoding | None, size: int
+) -> Iterator[SpikeBatch]:
+    if isinstance(data, SpikeBatch):
+        yield from data.chunks(size)
+        return
+    if encoding is None:
+        raise ValueError("event arrays need an encoding=EventEncoding(...) to become spikes")
+    if encoding.n_steps is None and encoding.duration is None:
+        raise ValueError(
+            "encoding in chunks needs a fixed length: set encoding.duration (ms) or n_steps"
+        )
+    for start in range(0, len(data), size):
+        yield encoding.encode([data[i] for i in range(start, min(start + size, len(data)))])
+
+
 def run_chunked(
     sim: Simulation,
-    batch: SpikeBatch,
+    data: SpikeBatch | Sequence[np.ndarray],
     *,
+    encoding: EventEncoding | None = None,
     chunk_size: int = 128,
     progress: bool = False,
     desc: str = "simulate",
 ) -> ChunkedRun:
-    """Run ``batch`` in chunks of ``chunk_size`` samples, keeping only the bin counts.
+    """Run a batch, or a (lazy) sequence of event arrays encoded chunk by chunk, in chunks
+    of ``chunk_size`` samples, keeping only the bin counts: memory is bounded by one chunk's
+    spikes plus the counts.
 
     Scalar ``Recording.extras`` whose key contains "per_sample" (e.g. a backend's
     ``energy_per_sample_j``) are kept per chunk so callers can average them.
     """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     parts, n_spk, n_syn, wall, first, extras = [], 0, 0, 0.0, None, []
-    with tqdm(total=len(batch), desc=desc, unit="sample", disable=not progress) as bar:
-        for chunk in batch.chunks(chunk_size):
+    with tqdm(total=len(data), desc=desc, unit="sample", disable=not progress) as bar:
+        for chunk in _chunks(data, encoding, chunk_size):
             rec = sim.run(chunk)
             first = first or rec
             parts.append(rec.counts)
@@ -63,7 +84,7 @@ def run_chunked(
             ]
             bar.update(len(chunk))
     if first is None:
-        raise ValueError("run_chunked got an empty batch")
+        raise ValueError("run_chunked got no samples")
     return ChunkedRun(
         np.concatenate(parts), n_spk, n_syn, wall, first.populations, first, tuple(extras)
     )
@@ -107,20 +128,16 @@ class LSMTransformer(TransformerMixin, BaseEstimator):
         )
         return self
 
-    def _batch(self, X: SpikeBatch | Sequence[np.ndarray]) -> SpikeBatch:  # noqa: N803
-        if isinstance(X, SpikeBatch):
-            return X
-        if self.encoding is None:
+    def transform(self, X: SpikeBatch | Sequence[np.ndarray]) -> np.ndarray:  # noqa: N803
+        """[n_samples, bins * neurons] spike counts; event arrays are encoded chunk by chunk."""
+        if not isinstance(X, SpikeBatch) and self.encoding is None:
             raise ValueError(
                 "LSMTransformer got event arrays but no encoding; pass encoding=EventEncoding(...)"
                 " or give a SpikeBatch"
             )
-        return self.encoding.encode(X)
-
-    def transform(self, X: SpikeBatch | Sequence[np.ndarray]) -> np.ndarray:  # noqa: N803
         if not hasattr(self, "sim_"):
             self.fit()
         run = run_chunked(
-            self.sim_, self._batch(X), chunk_size=self.chunk_size, progress=self.progress
+            self.sim_, X, encoding=self.encoding, chunk_size=self.chunk_size, progress=self.progress
         )
         return run.counts.reshape(run.counts.shape[0], -1).astype(np.float64)
