@@ -214,6 +214,7 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     timings["load_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    raw = split  # the baseline always sees the raw events
     split, sensor, features = apply_features(cfg["features"], split, seed, log, progress)
     enc_kw = dict(cfg["encoding"])
     for key in ("crop",):
@@ -260,7 +261,10 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     timings["readout_s"] = time.perf_counter() - t0
     if cfg["baseline"].get("n_time_bins"):
         t0 = time.perf_counter()
-        metrics.update(_baseline(split, cfg["baseline"], cfg["readout"]))
+        metrics.update(_baseline(raw, cfg["baseline"], cfg["readout"]))
+        if features is not None:
+            feat = _baseline(split, cfg["baseline"], cfg["readout"])
+            metrics["feature_histogram_test_accuracy"] = feat["baseline_test_accuracy"]
         timings["baseline_s"] = time.perf_counter() - t0
     n_train, n_test = len(split.y_train), len(split.y_test)
     n_total = n_train + n_test
