@@ -40,8 +40,9 @@ test-main: $(VENV)/.stamp
 test-lava: $(VENV_LAVA)/.stamp
 	$(VENV_LAVA)/bin/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
-bench: $(VENV)/.stamp
+bench: $(VENV)/.stamp $(VENV_LAVA)/.stamp
 	$(VENV)/bin/spikelab bench --json results/bench.json
+	$(VENV_LAVA)/bin/spikelab bench --suite lava --json results/bench-lava.json
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check spikelab tests benchmarks examples
