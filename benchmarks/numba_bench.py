@@ -12,7 +12,6 @@ Workloads:
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
