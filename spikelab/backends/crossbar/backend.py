@@ -1,0 +1,302 @@
+"""The ``crossbar`` backend: the network's projections on simulated RRAM crossbar arrays,
+the neurons on the numba reference step bodies.
+
+    sim = net.compile(backend="crossbar", dt=1.0, preset="wan2022", weights="device")
+    rec = sim.run(batch)
+    rec.extras["energy_per_sample_j"], rec.extras["digital_energy_per_sample_j"]
+    sim.programmed_network            # the weights the device produced (scale · (G+ − G−))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+
+from ...network import Network
+from ...spikes import SpikeBatch, SpikeTrains
+from ..base import Recording, RecordSpec
+from ..flat import FlatNetwork, flatten
+from ..numba import check_batch
+from . import kernel as XK
+from .devices import RRAMDevice, get_device
+from .energy import EnergyModel, estimate
+from .mapping import CrossbarConfig, Layer, build_layers
+
+log = logging.getLogger("spikelab")
+_MAX_CELLS = 200_000_000  # dense cell pairs kept in memory (16 bytes each, twice)
+
+
+def _pack(layers: list[Layer], cfg: CrossbarConfig) -> dict[str, np.ndarray]:
+    """Flat arrays the kernel reads: layer metadata, conductances, per-array row sums."""
+    tc = cfg.logical_cols
+    lm = np.zeros((len(layers), 8), dtype=np.int64)
+    lf = np.zeros((len(layers), 1))
+    gps, gms, sums = [], [], []
+    goff = soff = 0
+    for i, ly in enumerate(layers):
+        rows, cols = ly.shape
+        nct = -(-cols // tc)
+        lm[i] = (int(ly.source_is_input), ly.src_lo, rows, ly.tgt_lo, cols, ly.delay, goff, soff)
+        lf[i, 0] = ly.scale
+        gps.append(ly.gp.ravel())
+        gms.append(ly.gm.ravel())
+        tot = ly.gp + ly.gm
+        pad = np.zeros((rows, nct * tc))
+        pad[:, :cols] = tot
+        sums.append(pad.reshape(rows, nct, tc).sum(axis=2).ravel())
+        goff += rows * cols
+        soff += rows * nct
+    return {"LM": lm, "LF": lf, "gp": _cat(gps), "gm": _cat(gms), "gsum": _cat(sums)}
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.ascontiguousarray(np.concatenate(parts)) if parts else np.zeros(1)
+
+
+def _globals(cfg: CrossbarConfig, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    d = cfg.device
+    adc_k = 0.0 if cfg.adc_bits is None else float(2 ** (int(cfg.adc_bits) - 1) - 1)
+    dac_k = 0.0 if cfg.dac_bits is None else float(2 ** int(cfg.dac_bits) - 1)
+    gf = np.array(
+        [d.v_read_v, d.read_noise, cfg.adc_step_ua(), adc_k, cfg.dac_step(), dac_k, cfg.wire_r_ohm],
+        dtype=np.float64,
+    )
+    gi = np.array([cfg.array_rows, cfg.logical_cols, int(cfg.ir_drop), int(exact)], np.int64)
+    return gf, gi
+
+
+def _bits(value: Any, name: str) -> int | None:
+    """Converter resolution: None, 0, "" or "none" mean infinite precision."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    try:
+        ok = not isinstance(value, bool) and float(value).is_integer()
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a whole number of bits or None, got {value!r}")
+    return int(value) or None
+
+
+def sample_keys(batch: SpikeBatch, seed: int) -> np.ndarray:
+    """Read-noise stream key of each sample: a key drawn from ``seed`` XOR a digest of the
+    sample's events, so a sample's noise does not depend on its batch or position."""
+    base = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(3)[2])
+    k0 = int(base.integers(0, 2**63, dtype=np.int64))
+    keys = np.zeros(len(batch), dtype=np.uint64)
+    for b in range(len(batch)):
+        s, c, v = batch.sample(b)
+        h = hashlib.blake2b(s.tobytes() + c.tobytes() + v.tobytes(), digest_size=8)
+        keys[b] = np.uint64(int.from_bytes(h.digest(), "little") ^ k0)
+    return keys
+
+
+@dataclass(eq=False)
+class CrossbarSimulation:
+    """A network programmed onto crossbar arrays, ready to run batches."""
+
+    flat: FlatNetwork
+    record: RecordSpec
+    config: CrossbarConfig
+    layers: list[Layer]
+    programmed_network: Network
+    exact: bool
+    energy_model: EnergyModel
+    threads: int | None = None
+    _packed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._packed = _pack(self.layers, self.config)
+        self._gf, self._gi = _globals(self.config, self.exact)
+
+    @property
+    def device(self) -> RRAMDevice:
+        return self.config.device
+
+    def run(self, batch: SpikeBatch) -> Recording:
+        f, pk = self.flat, self._packed
+        check_batch(batch, f.n_inputs, f.dt)
+        B, T, N = len(batch), batch.n_steps, f.n_neurons  # noqa: N806
+        bins, width = self.record.n_bins(T), self.record.bin_width(T)
+        counts = np.zeros((B, bins, N), dtype=np.int32)
+        raster = np.zeros((B, T, N) if self.record.raster else (1, 1, 1), dtype=np.uint8)
+        vidx = np.asarray(self.record.voltage, dtype=np.int64)
+        vrec = np.zeros((B, T if len(vidx) else 0, len(vidx)))
+        n_spk, n_syn = np.zeros(B, np.int64), np.zeros(B, np.int64)
+        cnt = np.zeros((B, XK.N_COUNTERS), np.int64)
+        ecell = np.zeros(B)
+        keys = sample_keys(batch, self.config.seed)
+        ins, rc = f.inputs, f.recurrent
+        vals = batch.values.astype(np.float64)
+        pf = (
+            pk["LM"], pk["LF"], pk["gp"], pk["gm"], pk["gsum"], self._gf, self._gi,
+            ins.indptr, ins.indices, ins.weights, ins.delays,
+            rc.indptr, rc.indices, rc.weights, rc.delays,
+            f.pop_start, f.pop_stop, f.pop_kind, f.params, f.n_ref, f.dt, f.ring_len, width,
+        )  # fmt: skip
+
+        def one(b: int) -> None:  # each sample writes only its own slices
+            lo, hi = batch.offsets[b], batch.offsets[b + 1]
+            n_spk[b], n_syn[b], ecell[b] = XK.simulate_sample(
+                batch.steps[lo:hi], batch.channels[lo:hi], vals[lo:hi], T, *pf, counts[b],
+                raster[b] if self.record.raster else raster[0], self.record.raster, vidx,
+                vrec[b], keys[b], cnt[b],
+            )  # fmt: skip
+
+        t0 = time.perf_counter()
+        n_threads = min(int(self.threads or numba.get_num_threads()), max(B, 1))
+        if n_threads <= 1:
+            for b in range(B):
+                one(b)
+        else:  # the kernel releases the GIL: samples run in parallel threads
+            with ThreadPoolExecutor(n_threads) as ex:
+                list(ex.map(one, range(B)))
+        wall = time.perf_counter() - t0
+        kinds = np.repeat(f.pop_kind, f.pop_stop - f.pop_start)
+        extras: dict[str, Any] = estimate(
+            cnt, ecell, n_syn, t_read_ns=self.device.t_read_ns, adc_bits=self.config.adc_bits,
+            dac_bits=self.config.dac_bits, n_weight_bytes=4 * (ins.nnz + rc.nnz),
+            neuron_kinds=kinds, n_steps=T, model=self.energy_model,
+        )  # fmt: skip
+        extras.update({f"{k}_per_sample": v / max(B, 1) for k, v in extras["ops"].items()})
+        extras.update(
+            preset=self.device.name,
+            weights=self.config.weights,
+            exact_path=self.exact,
+            ops_by_sample=cnt,
+        )
+        return Recording(
+            counts=counts,
+            bin_steps=width,
+            n_steps=T,
+            dt=f.dt,
+            populations=f.pop_table(),
+            raster=SpikeTrains.from_dense(raster) if self.record.raster else None,
+            voltage=vrec if len(vidx) else None,
+            voltage_neurons=tuple(int(i) for i in vidx),
+            n_spikes=int(n_spk.sum()),
+            n_synaptic_events=int(n_syn.sum()),
+            wall_time_s=wall,
+            extras=extras,
+        )
+
+
+class CrossbarBackend:
+    """``get_backend("crossbar", preset="wan2022", ...)``: projections on RRAM crossbars.
+
+    preset : device preset name ("ideal", "wan2022", "taox") or an ``RRAMDevice``.
+    weights : "network" (program the network's weights) or "device" (one identical SET
+        pulse per cell; the random conductances become the weights, Lin et al. 2025).
+    kernel : "numba" (the only kernel so far).
+    array_size : (rows, cols) cells per array; 512 x 512 = 256 Kb; cols // 2 logical columns.
+    adc_bits, adc_range : ADC resolution (None or 0 = infinite) and full scale ± in units of one
+        full-window cell read at V_read, i.e. adc_range · V_read · (g_max − g_min) µA.
+    dac_bits, dac_range : input-amplitude DAC (None or 0 = exact) over [0, dac_range] event values.
+    ir_drop, wire_r_ohm : first-order IR drop with ``wire_r_ohm`` Ω per wire segment
+        (default 0.35 Ω, aihwkit's default wire resistance).
+    drift_time_s : read time after programming in s (0 = right after programming).
+    seed : programming, relaxation and read-noise streams all derive from it.
+    threads : threads for ``run`` (default: numba's thread count); results do not depend on it.
+    ideal_fallback : with every non-ideality off, sum through the network's CSR exactly like
+        the numba backend (bit-identical spikes); False forces the array arithmetic.
+    energy : an ``EnergyModel`` (per-operation energies).
+    **device_params : override fields of the preset (e.g. read_noise=0.02, p_stuck_min=0.01).
+    """
+
+    name = "crossbar"
+
+    def __init__(
+        self,
+        preset: str | RRAMDevice = "wan2022",
+        *,
+        weights: str = "network",
+        kernel: str = "numba",
+        array_size: tuple[int, int] = (512, 512),
+        adc_bits: int | None = None,
+        adc_range: float = 8.0,
+        dac_bits: int | None = None,
+        dac_range: float = 1.0,
+        ir_drop: bool = False,
+        wire_r_ohm: float = 0.35,
+        drift_time_s: float = 0.0,
+        seed: int = 0,
+        threads: int | None = None,
+        ideal_fallback: bool = True,
+        energy: EnergyModel | None = None,
+        **device_params: Any,
+    ) -> None:
+        if kernel != "numba":
+            raise ValueError(
+                f"crossbar kernel must be 'numba' (the only one so far), got {kernel!r}"
+            )
+        if len(tuple(array_size)) != 2:
+            raise ValueError(f"array_size must be (rows, cols), got {array_size!r}")
+        if threads is not None and int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self.config = CrossbarConfig(
+            device=get_device(preset, **device_params),
+            weights=weights,
+            array_rows=int(array_size[0]),
+            array_cols=int(array_size[1]),
+            adc_bits=_bits(adc_bits, "adc_bits"),
+            adc_range=float(adc_range),
+            dac_bits=_bits(dac_bits, "dac_bits"),
+            dac_range=float(dac_range),
+            ir_drop=bool(ir_drop),
+            wire_r_ohm=float(wire_r_ohm),
+            drift_time_s=float(drift_time_s),
+            seed=int(seed),
+        )
+        self.threads = threads
+        self.ideal_fallback = bool(ideal_fallback)
+        self.energy = energy or EnergyModel()
+
+    def _check_ir_drop(self, layers: list[Layer]) -> None:
+        cfg = self.config
+        kappa = max(
+            cfg.wire_r_ohm
+            * 0.5
+            * (ly.gp.mean() + ly.gm.mean())
+            * 1e-6
+            * max(min(ly.shape[0], cfg.array_rows), min(2 * ly.shape[1], cfg.array_cols)) ** 2
+            / 2
+            for ly in layers
+        )
+        if kappa > 0.1:
+            log.warning(
+                "crossbar IR drop: r*G*n^2/2 = %.3g in the fullest array; the first-order model "
+                "is only valid well below 1 (use smaller arrays, lower wire_r_ohm or "
+                "conductances)",
+                kappa,
+            )
+
+    def compile(self, net: Network, *, dt: float, record: RecordSpec) -> CrossbarSimulation:
+        net.check_dt(dt)
+        sizes = {x.name: x.size for x in (*net.inputs, *net.populations)}
+        cells = sum(sizes[p.source] * sizes[p.target] for p in net.projections)
+        if cells > _MAX_CELLS:
+            raise ValueError(
+                f"the network needs {cells} dense cell pairs (> {_MAX_CELLS}); the crossbar "
+                "backend stores every array densely. Use a smaller network."
+            )
+        layers, programmed = build_layers(net, self.config)
+        if self.config.ir_drop and layers:
+            self._check_ir_drop(layers)
+        exact = self.ideal_fallback and self.config.is_ideal
+        return CrossbarSimulation(
+            flat=flatten(net, dt),
+            record=record,
+            config=self.config,
+            layers=layers,
+            programmed_network=programmed,
+            exact=exact,
+            energy_model=self.energy,
+            threads=self.threads,
+        )
