@@ -1,0 +1,51 @@
+"""The backends of the conformance suite: one list, filtered by what this environment has.
+
+Every test of this folder is parametrised by the ``config`` fixture over ``CONFIGS`` (those
+whose backend is in ``spikelab.available_backends()``) and compares the configuration with
+the reference, the numba backend in float64. A backend joins the suite by being registered
+and listed here; no backend gets its own copy of these tests.
+
+``exact=True``: identical spike rasters (float64 backends). ``exact=False``: per-population
+firing rates within ``rate_tolerance`` plus a loose per-neuron correlation (float32, fixed
+point). A backend that cannot compute a network raises ``UnsupportedFeature`` at compile time
+and the test is skipped with the backend's reason (visible in ``pytest -ra``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import spikelab
+
+from .compare import Config
+
+CONFIGS = [  # (id, backend name, options, exact)
+    ("brian2-runtime", "brian2", {"mode": "runtime"}, True),
+    ("torch-f64", "torch", {"dtype": "float64"}, True),
+    ("torch-f32", "torch", {"dtype": "float32"}, False),
+    ("lava-floating", "lava", {"precision": "floating_pt"}, True),
+    ("lava-fixed", "lava", {"precision": "fixed_pt"}, False),
+    ("crossbar-ideal", "crossbar", {"preset": "ideal"}, True),
+    ("numba-f32", "numba", {"dtype": "float32"}, False),
+]
+
+_MARKS = {"brian2": "needs_brian2", "torch": "needs_torch", "lava": "needs_lava"}
+
+
+def _params() -> list[Any]:
+    available = set(spikelab.available_backends())
+    out = []
+    for cid, name, options, exact in CONFIGS:
+        if name not in available:
+            continue
+        marks = [getattr(pytest.mark, _MARKS[name])] if name in _MARKS else []
+        out.append(pytest.param(Config(cid, name, dict(options), exact), id=cid, marks=marks))
+    return out
+
+
+@pytest.fixture(params=_params())
+def config(request: pytest.FixtureRequest) -> Config:
+    """A backend configuration available in this environment."""
+    return request.param
