@@ -12,6 +12,7 @@ Workloads:
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,11 @@ def _measure(net: Any, batch: SpikeBatch, dt: float, workload: str, reps: int = 
         "n_neurons": net.n_neurons,
         "n_samples": len(batch),
         "wall_s": best,
+        # CPU time summed over threads: robust to other load on a shared machine
+        "cpu_s": cpu,
+        "samples_per_cpu_s": len(batch) / cpu,
+        "synaptic_events_per_cpu_s": syn / cpu,
+        "load_avg_1min": os.getloadavg()[0],
     }
 
 
