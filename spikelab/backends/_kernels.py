@@ -124,8 +124,8 @@ def init_state(P, pop_start, pop_stop, pop_kind, v, u):
 @njit(cache=True)
 def simulate_sample(
     ev_steps, ev_ch, ev_val, n_steps,
-    in_indptr, in_indices, in_w, in_d,
-    rc_indptr, rc_indices, rc_w, rc_d,
+    in_dvals, in_indptr, in_indices, in_w,
+    rc_dvals, rc_indptr, rc_indices, rc_w,
     pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
     counts, raster, record_raster, vrec_idx, vrec,
 ):  # fmt: skip
@@ -144,8 +144,8 @@ def simulate_sample(
     n_spk = 0
     n_syn = 0
     for t in range(n_steps):
-        e, s = deliver_inputs(
-            e, n_events, t, ev_steps, ev_ch, ev_val, in_indptr, in_indices, in_w, in_d, ring, L
+        e, s = deliver_inputs_split(
+            e, n_events, t, ev_steps, ev_ch, ev_val, in_dvals, in_indptr, in_indices, in_w, ring, L
         )
         n_syn += s
         slot = t % L
@@ -165,15 +165,15 @@ def simulate_sample(
         n_spk += n
         for q in range(vrec_idx.shape[0]):
             vrec[t, q] = v[vrec_idx[q]]
-        n_syn += propagate(t, spk, n, rc_indptr, rc_indices, rc_w, rc_d, ring, L)
+        n_syn += propagate_split(t, spk, n, rc_dvals, rc_indptr, rc_indices, rc_w, ring, L)
     return n_spk, n_syn
 
 
 @njit(cache=True, parallel=True)
 def simulate_batch(
     offsets, ev_steps, ev_ch, ev_val, n_steps,
-    in_indptr, in_indices, in_w, in_d,
-    rc_indptr, rc_indices, rc_w, rc_d,
+    in_dvals, in_indptr, in_indices, in_w,
+    rc_dvals, rc_indptr, rc_indices, rc_w,
     pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
     counts, raster, record_raster, vrec_idx, vrec, n_spk, n_syn,
 ):  # fmt: skip
@@ -185,10 +185,50 @@ def simulate_batch(
         rb = raster[b] if record_raster else raster[0]
         s, y = simulate_sample(
             ev_steps[lo:hi], ev_ch[lo:hi], ev_val[lo:hi], n_steps,
-            in_indptr, in_indices, in_w, in_d,
-            rc_indptr, rc_indices, rc_w, rc_d,
+            in_dvals, in_indptr, in_indices, in_w,
+            rc_dvals, rc_indptr, rc_indices, rc_w,
             pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
             counts[b], rb, record_raster, vrec_idx, vrec[b],
         )  # fmt: skip
         n_spk[b] = s
         n_syn[b] = y
+
+
+# ---- delay-split CSR: one sub-CSR per distinct delay (no per-synapse delay test) ----------
+# indptr2[g] is the row pointer of the synapses with delay dvals[g]; within a group the
+# synapses keep the (row, column) order of the flat CSR, so every ring slot receives its
+# additions in exactly the same order as with deliver_inputs / propagate.
+
+
+@njit(cache=True, inline="always")
+def deliver_inputs_split(e0, e1, t, ev_steps, ev_ch, ev_val, dvals, indptr2, indices, w, ring, L):  # noqa: N803
+    """Input events of step t starting at e0 into the ring; returns (next event, syn events)."""
+    e_end = e0
+    while e_end < e1 and ev_steps[e_end] == t:
+        e_end += 1
+    n_syn = 0
+    for g in range(dvals.shape[0]):
+        row = ring[(t + dvals[g]) % L]
+        ip = indptr2[g]
+        for e in range(e0, e_end):
+            ch = ev_ch[e]
+            val = ev_val[e]
+            for k in range(ip[ch], ip[ch + 1]):
+                row[indices[k]] += w[k] * val
+            n_syn += ip[ch + 1] - ip[ch]
+    return e_end, n_syn
+
+
+@njit(cache=True, inline="always")
+def propagate_split(t, spk, n, dvals, indptr2, indices, w, ring, L):
+    """The ``n`` spikes ``spk[:n]`` of step t into the ring; returns synaptic events."""
+    n_syn = 0
+    for g in range(dvals.shape[0]):
+        row = ring[(t + dvals[g]) % L]
+        ip = indptr2[g]
+        for q in range(n):
+            j = spk[q]
+            for k in range(ip[j], ip[j + 1]):
+                row[indices[k]] += w[k]
+            n_syn += ip[j + 1] - ip[j]
+    return n_syn

@@ -45,6 +45,24 @@ class FlatCSR:
     def rows(self) -> np.ndarray:
         return np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
 
+    def split_by_delay(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(dvals [D], indptr2 [D, rows + 1], indices, weights): one sub-CSR per distinct
+        delay. Within a group synapses keep this CSR's (row, column) order, so a kernel that
+        walks group by group adds into each ring slot in the same order as one that tests
+        the delay of every synapse."""
+        dvals = np.unique(self.delays).astype(np.int32)
+        if not len(dvals):
+            dvals = np.zeros(1, np.int32)
+        rows = self.rows()
+        order = np.lexsort((np.arange(self.nnz), rows, self.delays))  # stable: delay, row
+        indptr2 = np.zeros((len(dvals), self.shape[0] + 1), dtype=np.int64)
+        start = 0
+        for g, d in enumerate(dvals):
+            counts = np.bincount(rows[self.delays == d], minlength=self.shape[0])
+            indptr2[g] = start + np.concatenate([[0], np.cumsum(counts)])
+            start = indptr2[g, -1]
+        return dvals, indptr2, self.indices[order], self.weights[order]
+
 
 @dataclass(frozen=True)
 class FlatNetwork:

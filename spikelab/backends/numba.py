@@ -47,6 +47,12 @@ class NumbaSimulation:
     record: RecordSpec
     dtype: str = "float64"
     threads: int | None = None
+    splits: tuple = ()  # (inputs, recurrent) CSRs split by delay, made once at compile
+
+    def __post_init__(self) -> None:
+        if not self.splits:
+            split = (self.flat.inputs.split_by_delay(), self.flat.recurrent.split_by_delay())
+            object.__setattr__(self, "splits", split)
 
     def run(self, batch: SpikeBatch) -> Recording:
         f = self.flat
@@ -60,7 +66,7 @@ class NumbaSimulation:
         vrec = np.zeros((B, T if len(vidx) else 0, len(vidx)), dtype=ft)
         n_spk = np.zeros(B, dtype=np.int64)
         n_syn = np.zeros(B, dtype=np.int64)
-        ins, rc = f.inputs, f.recurrent
+        (in_d, in_ptr, in_idx, in_w), (rc_d, rc_ptr, rc_idx, rc_w) = self.splits
         t0 = time.perf_counter()
         old = numba.get_num_threads()
         if self.threads is not None:
@@ -68,8 +74,8 @@ class NumbaSimulation:
         try:
             K.simulate_batch(
                 batch.offsets, batch.steps, batch.channels, batch.values.astype(ft), T,
-                ins.indptr, ins.indices, ins.weights.astype(ft), ins.delays,
-                rc.indptr, rc.indices, rc.weights.astype(ft), rc.delays,
+                in_d, in_ptr, in_idx, in_w.astype(ft),
+                rc_d, rc_ptr, rc_idx, rc_w.astype(ft),
                 f.pop_start, f.pop_stop, f.pop_kind, f.params.astype(ft), f.n_ref,
                 ft(f.dt), f.ring_len, width,
                 counts, raster, self.record.raster, vidx, vrec, n_spk, n_syn,
