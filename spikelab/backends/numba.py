@@ -41,6 +41,36 @@ def check_batch(batch: SpikeBatch, n_inputs: int, dt: float) -> None:
         )
 
 
+def dense_recording(
+    f: FlatNetwork,
+    record: RecordSpec,
+    n_steps: int,
+    counts: np.ndarray,
+    raster: np.ndarray,
+    vrec: np.ndarray,
+    n_spk: np.ndarray,
+    n_syn: np.ndarray,
+    wall: float,
+    extras: dict | None = None,
+) -> Recording:
+    """The Recording of a kernel that filled dense per-sample arrays: counts [B, bins, N],
+    raster [B, T, N] (when recorded), voltages [B, T, k], and per-sample counters."""
+    return Recording(
+        counts=counts,
+        bin_steps=record.bin_width(n_steps),
+        n_steps=n_steps,
+        dt=f.dt,
+        populations=f.pop_table(),
+        raster=SpikeTrains.from_dense(raster) if record.raster else None,
+        voltage=vrec if record.voltage else None,
+        voltage_neurons=record.voltage,
+        n_spikes=int(n_spk.sum()),
+        n_synaptic_events=int(n_syn.sum()),
+        wall_time_s=wall,
+        extras=extras or {},
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class NumbaSimulation:
     flat: FlatNetwork
@@ -83,19 +113,7 @@ class NumbaSimulation:
         finally:
             numba.set_num_threads(old)
         wall = time.perf_counter() - t0
-        return Recording(
-            counts=counts,
-            bin_steps=width,
-            n_steps=T,
-            dt=f.dt,
-            populations=f.pop_table(),
-            raster=SpikeTrains.from_dense(raster) if self.record.raster else None,
-            voltage=vrec if len(vidx) else None,
-            voltage_neurons=tuple(int(i) for i in vidx),
-            n_spikes=int(n_spk.sum()),
-            n_synaptic_events=int(n_syn.sum()),
-            wall_time_s=wall,
-        )
+        return dense_recording(f, self.record, T, counts, raster, vrec, n_spk, n_syn, wall)
 
 
 class NumbaBackend:

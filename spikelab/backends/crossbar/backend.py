@@ -20,10 +20,10 @@ import numba
 import numpy as np
 
 from ...network import Network
-from ...spikes import SpikeBatch, SpikeTrains
+from ...spikes import SpikeBatch
 from ..base import Recording, RecordSpec
 from ..flat import FlatNetwork, flatten
-from ..numba import check_batch
+from ..numba import check_batch, dense_recording
 from . import kernel as XK
 from .devices import RRAMDevice, get_device
 from .energy import EnergyModel, estimate
@@ -172,20 +172,7 @@ class CrossbarSimulation:
             exact_path=self.exact,
             ops_by_sample=cnt,
         )
-        return Recording(
-            counts=counts,
-            bin_steps=width,
-            n_steps=T,
-            dt=f.dt,
-            populations=f.pop_table(),
-            raster=SpikeTrains.from_dense(raster) if self.record.raster else None,
-            voltage=vrec if len(vidx) else None,
-            voltage_neurons=tuple(int(i) for i in vidx),
-            n_spikes=int(n_spk.sum()),
-            n_synaptic_events=int(n_syn.sum()),
-            wall_time_s=wall,
-            extras=extras,
-        )
+        return dense_recording(f, self.record, T, counts, raster, vrec, n_spk, n_syn, wall, extras)
 
 
 class CrossbarBackend:
