@@ -101,25 +101,26 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def to_toml(cfg: dict[str, Any]) -> str:
-    """Write a resolved config back as TOML (scalars, arrays and one level of tables)."""
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if v is None:
+        return '""'
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
-    def fmt(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, list | tuple):
-            return "[" + ", ".join(fmt(x) for x in v) + "]"
-        if v is None:
-            return '""'
-        raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
-    lines = [f"{k} = {fmt(v)}" for k, v in cfg.items() if not isinstance(v, dict)]
+def to_toml(cfg: dict[str, Any], prefix: str = "") -> str:
+    """Write a config back as TOML: scalars and arrays, tables nested to any depth."""
+    lines = [f"[{prefix}]"] if prefix else []
+    lines += [f"{k} = {_toml_value(v)}" for k, v in cfg.items() if not isinstance(v, dict)]
+    text = "\n".join(lines) + "\n" if lines else ""
     for k, v in cfg.items():
         if isinstance(v, dict):
-            lines.append(f"\n[{k}]")
-            lines += [f"{kk} = {fmt(vv)}" for kk, vv in v.items() if not isinstance(vv, dict)]
-    return "\n".join(lines) + "\n"
+            text += "\n" + to_toml(v, f"{prefix}.{k}" if prefix else k)
+    return text

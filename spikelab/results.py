@@ -18,6 +18,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,26 @@ def _json_safe(o: Any) -> Any:
     return o
 
 
+@contextmanager
+def atomic_folder(out: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder to fill; on success it replaces ``out`` by renames,
+    so ``out`` is never half-written. On an exception the temporary folder is removed."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_results(
     cfg: dict[str, Any],
     metrics: dict[str, Any],
@@ -58,9 +80,7 @@ def write_results(
     from .plots import plot_confusion, plot_raster
 
     out = Path(cfg["output"]["dir"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         (tmp / "config.toml").write_text(to_toml(cfg))
         (tmp / "metrics.json").write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
         with h5py.File(tmp / "states.h5", "w") as f:
@@ -78,14 +98,4 @@ def write_results(
             plot_confusion(y_test, pred, tmp / "confusion.png", title=cfg.get("name", ""))
             if raster is not None:
                 plot_raster(raster, tmp / "raster.png")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -1,0 +1,164 @@
+"""The zero-shot pipeline: a tiny end-to-end run writing a complete results folder (real
+N-MNIST images from ../shared/data/nmnist-small, generated audio), and clear config errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from spikelab.config import load_config, to_toml
+from spikelab.zero_shot import (
+    ModalityData,
+    _check_coverage,
+    resolve_zero_shot,
+)
+from spikelab.zero_shot_report import chance_levels, format_table
+
+
+@pytest.fixture(scope="module")
+def audio_file(tmp_path_factory):
+    from spikelab.datasets import generate_ntidigits_like
+
+    # 1 speaker per split saying each of the 11 digits twice: 22 train + 22 test utterances
+    return generate_ntidigits_like(
+        tmp_path_factory.mktemp("audio") / "ntidigits-like", per_class=2, seed=0, progress=False
+    )
+
+
+def tiny_config(images, audio, out):
+    return {
+        "task": "zero_shot",
+        "name": "tiny",
+        "seeds": [0, 1],
+        "image": {
+            "dataset": {"root": str(images), "max_per_class": 6, "test_fraction": 0.34},
+        },
+        "audio": {"dataset": {"root": str(audio), "generate": ""}},
+        "contrastive": {"epochs": 3, "batch_size": 8},
+        "reference": {"paper_audio_to_image_zero_shot_software": 0.88},
+        "output": {"dir": str(out)},
+    }
+
+
+def test_tiny_run_writes_a_complete_results_folder(shared_data_dir, audio_file, tmp_path):
+    pytest.importorskip("torch", reason="the zero-shot heads need PyTorch (absent in .venv-lava)")
+    from spikelab.experiment import run_experiment
+
+    out = tmp_path / "zs"
+    cfg = tiny_config(shared_data_dir, audio_file, out)
+    lines: list[str] = []
+    assert run_experiment(cfg, progress=False, log=lines.append) == out  # the task dispatch
+    names = {p.name for p in out.iterdir()}
+    assert {"config.toml", "metrics.json", "retrieval.png", "features.h5", "networks"} <= names
+    assert sorted(p.name for p in (out / "networks").iterdir()) == [
+        f"{m}_seed{s}.h5" for m in ("audio", "image") for s in (0, 1)
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["zs"]  # no temporary folder left behind
+    assert resolve_zero_shot(load_config(out / "config.toml")) == resolve_zero_shot(cfg)
+
+    m = json.loads((out / "metrics.json").read_text())
+    table = m["retrieval"]
+    assert table["seeds"] == [0, 1]
+    for d in ("audio_to_image", "image_to_audio"):
+        for part, digits in (("in_class", list(range(1, 8))), ("zero_shot", [8, 9])):
+            row = table[d][part]
+            assert row["digits"] == digits
+            for method in ("contrastive", "prototypical", "contrastive_prototypes"):
+                cell = row[method]
+                assert len(cell["per_seed"]) == 2 and all(0 <= v <= 1 for v in cell["per_seed"])
+                assert cell["mean"] == pytest.approx(np.mean(cell["per_seed"]))
+                assert cell["std"] == pytest.approx(np.std(cell["per_seed"], ddof=1))
+    # unseen digits, balanced: 6 + 6 images (train and test), 4 + 4 utterances
+    assert table["audio_to_image"]["zero_shot"]["chance"] == pytest.approx(0.5)
+    assert table["audio_to_image"]["zero_shot"]["n_queries"] == 8
+    assert table["image_to_audio"]["zero_shot"]["n_queries"] == 12
+    assert table["audio_to_image"]["in_class"]["n_queries"] == 7 * 2  # test speaker only
+    assert m["reference"] == {"paper_audio_to_image_zero_shot_software": 0.88}
+    assert m["per_seed"][0]["spikes"]["image"]["spikes_per_sample"] > 0
+    assert any("top-1 accuracy" in line for line in lines)
+    with h5py.File(out / "features.h5") as f:
+        n_img = len(f["image/labels"])
+        assert f["seed_1/image_counts"].shape == (n_img, 1, 200)
+        assert set(np.unique(f["audio/labels"][()])) == set(range(1, 10))  # "oh" and zero dropped
+
+
+def test_resolve_fills_the_paper_preset():
+    cfg = resolve_zero_shot({"task": "zero_shot"})
+    assert cfg["image"]["reservoir"]["weight_scale"] == 0.3
+    assert cfg["audio"]["reservoir"]["decay"] == 0.97
+    assert cfg["audio"]["encoding"]["n_steps"] == 129
+    assert cfg["contrastive"]["embed_dim"] == 64
+    assert cfg["split"]["zero_shot_classes"] == [8, 9]
+    assert "[image.reservoir]" in to_toml(cfg)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"readout": {}}, r"unknown key\(s\) \['readout'\] in \[top level"),
+        ({"image": {"datset": {}}}, r"unknown key\(s\) \['datset'\] in \[image\]"),
+        ({"image": {"oh": "drop"}}, r"unknown key\(s\) \['oh'\] in \[image\]"),
+        ({"contrastive": {"epoch": 3}}, r"unknown key\(s\) \['epoch'\] in \[contrastive\]"),
+        ({"image": {"dataset": 3}}, r"\[image.dataset\] must be a table"),
+        ({"split": {"zero_shot_classes": [7, 8]}}, r"digits \[7\] are in both"),
+        ({"split": {"train_classes": [1, 12]}}, "list of digits 0-9"),
+        ({"split": {"zero_shot_classes": [8]}}, "at least two different digits"),
+        ({"split": {"zero_shot_samples": "some"}}, "'all' or 'test'"),
+        ({"seeds": []}, "seeds must be a list of distinct"),
+        ({"seeds": [1, 1, 2]}, "seeds must be a list of distinct"),
+        ({"audio": {"oh": "ten"}}, "audio.oh must be 'drop' or 'zero'"),
+        ({"task": "classify"}, "needs task = 'zero_shot'"),
+    ],
+)
+def test_config_errors_are_clear(change, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_zero_shot({"task": "zero_shot", **change})
+
+
+def test_missing_digits_are_named():
+    data = ModalityData(
+        name="audio",
+        batch=None,
+        labels=np.array([1, 1, 2, 2, 8, 8]),
+        is_test=np.array([False, True, False, False, True, False]),
+        encoding=None,
+        description="tiny.hdf5",
+    )
+    split = resolve_zero_shot({"task": "zero_shot", "split": {"train_classes": [1, 2]}})["split"]
+    with pytest.raises(ValueError, match=r"audio data \(tiny.hdf5\) has no in-class samples of "):
+        _check_coverage(data, split)
+    data = ModalityData(
+        **{**data.__dict__, "is_test": np.array([False, True, False, True] + [True] * 2)}
+    )
+    with pytest.raises(ValueError, match=r"no zero-shot samples of digit\(s\) \[9\]"):
+        _check_coverage(data, split)
+
+
+def test_chance_levels():
+    assert chance_levels(np.array([8, 9]), np.array([8, 8, 9, 9])) == (0.5, 0.5)
+    retrieval, proto = chance_levels(np.array([8, 8, 9]), np.array([8, 9, 9, 9]))
+    assert retrieval == pytest.approx((0.25 + 0.25 + 0.75) / 3) and proto == 0.5
+
+
+def test_zero_shot_module_does_not_import_torch():
+    # `import spikelab.zero_shot` (config, data, table) must work without torch
+    code = "import sys, spikelab.zero_shot; assert 'torch' not in sys.modules"
+    import subprocess
+
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_format_table_has_every_row():
+    row = {"chance": 0.5, "n_queries": 2, "n_gallery": 2, "digits": [8, 9]}
+    cell = {"mean": 0.5, "std": 0.1}
+    methods = {m: cell for m in ("contrastive", "prototypical", "contrastive_prototypes")}
+    table = {
+        d: {p: {**row, **methods} for p in ("in_class", "zero_shot")}
+        for d in ("audio_to_image", "image_to_audio")
+    }
+    text = format_table(table)
+    assert text.count("\n") == 4 and "50.0 ±" in text
