@@ -44,6 +44,10 @@ class EventsView(Sequence):
             return [self.ds[j][0] for j in range(*i.indices(len(self)))]
         return self.ds[i][0]
 
+    def __add__(self, other: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Concatenation reads both (for small selections such as benchmarks)."""
+        return list(self) + list(other)
+
 
 @dataclass(frozen=True)
 class Split:
