@@ -50,7 +50,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.to == "nir":
         from .export.nir import export_nir
 
-        path = export_nir(net, args.out, dt=args.dt)
+        path = export_nir(net, args.out, dt=args.dt, strict=not args.lenient)
     else:
         from .export.lava import export_lava
 
@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dt", type=float, default=1.0, help="step in ms")
     q.add_argument("--precision", choices=("floating_pt", "fixed_pt"), default="fixed_pt")
     q.add_argument("--report", action="store_true", help="print the Loihi 2 resource report")
+    q.add_argument(
+        "--lenient",
+        action="store_true",
+        help="NIR: export features NIR cannot express (e.g. refractoriness) only as "
+        "metadata instead of refusing",
+    )
     q.set_defaults(func=_export)
 
     q = sub.add_parser("datasets", help="generate the embedded datasets")
@@ -158,7 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, FileExistsError, ValueError, TypeError, KeyError) as e:
+    except (
+        FileNotFoundError,
+        FileExistsError,
+        ValueError,
+        TypeError,
+        KeyError,
+        NotImplementedError,
+    ) as e:  # NotImplementedError: UnsupportedFeature
         print(f"spikelab: error: {e}", file=sys.stderr)
         return 2
     except ImportError as e:  # BackendUnavailable and missing optional packages
