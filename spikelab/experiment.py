@@ -318,7 +318,7 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     log(
         f"test accuracy {metrics['test_accuracy']:.4f} (train {metrics['train_accuracy']:.4f}); "
         f"histogram baseline {metrics.get('baseline_test_accuracy', float('nan')):.4f}; "
-        f"{metrics['samples_per_s']:.0f} samples/s"
+        f"{metrics['samples_per_s']:.3g} samples/s"
     )
     for key, value in cfg["reference"].items():
         log(f"reference {key}: {value}")
