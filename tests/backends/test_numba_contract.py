@@ -20,20 +20,7 @@ from spikelab import (
 from spikelab.backends import known_backends
 from spikelab.reservoirs import izhikevich_network, lsm_column
 
-
-def run(net, x, *, dt=1.0, record=None, **options):
-    """Run the dense input ``x`` [samples, steps, channels] (or [steps, channels])."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 2:
-        x = x[None]
-    batch = SpikeBatch.from_dense(x, dt=dt)
-    record = record or RecordSpec(raster=True, voltage=tuple(range(net.n_neurons)))
-    return net.compile(backend="numba", dt=dt, record=record, **options).run(batch)
-
-
-def spike_steps(rec, neuron, sample=0):
-    return np.flatnonzero(rec.raster.dense(sample)[:, neuron]).tolist()
-
+from .test_numba import run  # the shared dense-input runner
 
 # ---- determinism, precision ----------------------------------------------------------------
 
