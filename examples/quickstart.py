@@ -24,9 +24,16 @@ enc = EventEncoding(sensor_size=(34, 34, 2), dt=1.0, duration=300.0)  # ms
 batch = enc.encode([ds[i][0] for i in range(len(ds))], labels=ds.labels, progress=True)
 
 net = sl.reservoirs.lsm_column(
-    shape=(10, 10, 10), n_inputs=enc.n_channels, input_shape=enc.input_shape, seed=0,
-    input_fraction=1.0, input_receptive_field=2.0, input_fan_in=24, input_weight=40.0,
-    weight_scale=0.1, bias_range=(0.0, 0.0),
+    shape=(10, 10, 10),
+    n_inputs=enc.n_channels,
+    input_shape=enc.input_shape,
+    seed=0,
+    input_fraction=1.0,
+    input_receptive_field=2.0,
+    input_fan_in=24,
+    input_weight=40.0,
+    weight_scale=0.1,
+    bias_range=(0.0, 0.0),
 )
 sim = net.compile(backend="numba", dt=1.0, record=sl.RecordSpec(bin_steps=50))
 run = run_chunked(sim, batch, chunk_size=128, progress=True)

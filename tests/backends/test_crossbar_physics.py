@@ -2,9 +2,12 @@
 quantisation, first-order IR drop, and the operation counts behind the energy estimate.
 
 The per-step synaptic input is recovered from recorded voltages of delta-synapse LIF
-neurons that never fire: v[t] = α·v[t-1] + I_in[t], so I_in[t] = v[t] − α·v[t-1]."""
+neurons that never fire: v[t] = α·v[t-1] + I_in[t], so I_in[t] = v[t] − α·v[t-1].
+The tests that go through the backend run on both kernels (``kernel`` fixture)."""
 
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 import pytest
@@ -15,6 +18,24 @@ from spikelab.backends import _kernels as K
 from spikelab.backends.crossbar import kernel as XK
 
 DECAY = 0.5
+_HAS_TORCH = all(importlib.util.find_spec(m) is not None for m in ("torch", "norse"))
+
+
+@pytest.fixture(
+    params=[
+        "numba",
+        pytest.param(
+            "torch",
+            marks=[
+                pytest.mark.needs_torch,
+                pytest.mark.skipif(not _HAS_TORCH, reason="kernel='torch' needs torch and norse"),
+            ],
+        ),
+    ]
+)
+def kernel(request):
+    """The crossbar kernel under test."""
+    return request.param
 
 
 def dense_net(w: np.ndarray) -> Network:
@@ -44,11 +65,11 @@ def setup():
     return w, x
 
 
-def test_read_noise_is_zero_mean_with_std_sigma_sqrt_sum_g2(setup):
+def test_read_noise_is_zero_mean_with_std_sigma_sqrt_sum_g2(setup, kernel):
     """Only read noise σ on: column-current error ~ N(0, (σ·sqrt(Σ g²) of active rows)²)."""
     w, x = setup
     sigma = 0.02
-    i_in, sim = synaptic_input(dense_net(w), x, preset="ideal", read_noise=sigma)
+    i_in, sim = synaptic_input(dense_net(w), x, preset="ideal", read_noise=sigma, kernel=kernel)
     layer = sim.layers[0]
     err = i_in - x @ (layer.scale * (layer.gp - layer.gm))  # weight units (mV)
     # std in weight units: σ · scale · sqrt(Σ_active (G+² + G−²)) (V_read cancels)
@@ -62,17 +83,19 @@ def test_read_noise_is_zero_mean_with_std_sigma_sqrt_sum_g2(setup):
     assert np.all(err[~active] == 0)
 
 
-def test_no_read_noise_means_no_error(setup):
+def test_no_read_noise_means_no_error(setup, kernel):
     w, x = setup
-    i_in, sim = synaptic_input(dense_net(w), x[:20], preset="ideal", ideal_fallback=False)
+    i_in, sim = synaptic_input(
+        dense_net(w), x[:20], preset="ideal", ideal_fallback=False, kernel=kernel
+    )
     assert np.allclose(i_in, x[:20] @ w, atol=1e-12)
 
 
-def test_adc_error_is_bounded_by_half_a_step(setup):
+def test_adc_error_is_bounded_by_half_a_step(setup, kernel):
     w, x = setup
     bits, rng_cells = 5, 1.5
     i_in, sim = synaptic_input(
-        dense_net(w), x[:50], preset="ideal", adc_bits=bits, adc_range=rng_cells
+        dense_net(w), x[:50], preset="ideal", adc_bits=bits, adc_range=rng_cells, kernel=kernel
     )
     cfg, layer = sim.config, sim.layers[0]
     to_w = layer.scale / cfg.device.v_read_v
@@ -149,13 +172,13 @@ def test_ir_drop_is_first_order_in_wire_resistance():
     assert np.allclose(_read_one(gp, gm, rows, volts, True, 0.0), ideal, atol=1e-12)
 
 
-def test_operation_counts_and_energy_terms():
+def test_operation_counts_and_energy_terms(kernel):
     """3 inputs x 4 neurons on 2x4-cell arrays: 2 row tiles x 2 column tiles (2 logical
     columns each). Events on channels 0 and 2 at step 0 touch both row tiles."""
     w = np.arange(1, 13, dtype=np.float64).reshape(3, 4) / 12
     x = np.zeros((1, 3, 3))
     x[0, 0, [0, 2]] = 1.0
-    sim = dense_net(w).compile("crossbar", dt=1.0, preset="ideal", array_size=(2, 4))
+    sim = dense_net(w).compile("crossbar", dt=1.0, preset="ideal", array_size=(2, 4), kernel=kernel)
     rec = sim.run(SpikeBatch.from_dense(x))
     ops = rec.extras["ops"]
     assert ops["array_reads"] == 4
@@ -183,25 +206,28 @@ def test_operation_counts_and_energy_terms():
     assert br["neurons"] == pytest.approx(12 * em.neuron_update_j(0))
 
 
-def test_dac_quantises_and_clips_input_amplitudes():
+def test_dac_quantises_and_clips_input_amplitudes(kernel):
     w = np.random.default_rng(1).uniform(-1, 1, (4, 3))
     x = np.zeros((1, 4, 4))
     x[0, 0] = [1, 2, 3, 4]  # event counts; a 2-bit DAC over [0, 3] has steps of 1
     x[0, 1] = [0.4, 0.6, 1.4, 2.6]
-    i_in, sim = synaptic_input(dense_net(w), x, preset="ideal", dac_bits=2, dac_range=3.0)
+    i_in, sim = synaptic_input(
+        dense_net(w), x, preset="ideal", dac_bits=2, dac_range=3.0, kernel=kernel
+    )
     xq = np.clip(np.rint(x), 0, 3)
     assert np.allclose(i_in, xq @ w, atol=1e-12)
     rec = sim.run(SpikeBatch.from_dense(x))
     assert rec.extras["ops"]["dac_conversions"] == 7  # rows driven with a value other than 1
 
 
-def test_ir_drop_through_the_backend_lowers_the_input_and_vanishes_with_the_wires(setup):
+def test_ir_drop_through_the_backend_lowers_the_input_and_vanishes_with_the_wires(setup, kernel):
     w, x = setup
     w = np.abs(w)  # all-positive weights: the drop can only shrink the input
     x = x[:10]
     ideal = x @ w
-    small, _ = synaptic_input(dense_net(w), x, preset="ideal", ir_drop=True, wire_r_ohm=1e-6)
+    opts = dict(preset="ideal", ir_drop=True, kernel=kernel)
+    small, _ = synaptic_input(dense_net(w), x, wire_r_ohm=1e-6, **opts)
     assert np.allclose(small, ideal, rtol=1e-6, atol=1e-9)
-    big, _ = synaptic_input(dense_net(w), x, preset="ideal", ir_drop=True, wire_r_ohm=5.0)
+    big, _ = synaptic_input(dense_net(w), x, wire_r_ohm=5.0, **opts)
     on = ideal > 0
     assert np.all(big[on] < ideal[on]) and np.all(big[on] > 0)

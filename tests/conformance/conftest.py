@@ -28,9 +28,11 @@ CONFIGS = [  # (id, backend name, options, exact)
     ("lava-floating", "lava", {"precision": "floating_pt"}, True),
     ("lava-fixed", "lava", {"precision": "fixed_pt"}, False),
     ("crossbar-ideal", "crossbar", {"preset": "ideal"}, True),
+    ("crossbar-torch", "crossbar", {"preset": "ideal", "kernel": "torch", "device": "cpu"}, True),
     ("numba-f32", "numba", {"dtype": "float32"}, False),
 ]
 
+# marker of a backend, or of a backend option ``kernel`` (crossbar's kernel="torch")
 _MARKS = {"brian2": "needs_brian2", "torch": "needs_torch", "lava": "needs_lava"}
 
 
@@ -40,7 +42,8 @@ def _params() -> list[Any]:
     for cid, name, options, exact in CONFIGS:
         if name not in available:
             continue
-        marks = [getattr(pytest.mark, _MARKS[name])] if name in _MARKS else []
+        needs = {_MARKS.get(name), _MARKS.get(options.get("kernel", ""))} - {None}
+        marks = [getattr(pytest.mark, m) for m in sorted(needs)]
         out.append(pytest.param(Config(cid, name, dict(options), exact), id=cid, marks=marks))
     return out
 

@@ -2,7 +2,9 @@
 
 The network's projections are stored on simulated RRAM crossbar arrays (differential
 conductance pairs, tiled into arrays, read through ADCs) and the neurons run on the numba
-reference step bodies. See docs/backends/crossbar.md.
+reference step bodies (``kernel="numba"``) or, batched as tensors on the CPU or a CUDA GPU,
+on the torch backend's (``kernel="torch"``, imported only then). See
+docs/backends/crossbar.md.
 """
 
 from .backend import CrossbarBackend, CrossbarSimulation

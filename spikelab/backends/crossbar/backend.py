@@ -1,15 +1,18 @@
 """The ``crossbar`` backend: the network's projections on simulated RRAM crossbar arrays,
-the neurons on the numba reference step bodies.
+the neurons on the reference step bodies (numba's, or the torch backend's with
+``kernel="torch"``).
 
     sim = net.compile(backend="crossbar", dt=1.0, preset="wan2022", weights="device")
     rec = sim.run(batch)
     rec.extras["energy_per_sample_j"], rec.extras["digital_energy_per_sample_j"]
     sim.programmed_network            # the weights the device produced (scale · (G+ − G−))
+    net.compile(backend="crossbar", kernel="torch", device="cuda")   # batched, on a GPU
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +24,7 @@ import numpy as np
 
 from ...network import Network
 from ...spikes import SpikeBatch
-from ..base import Recording, RecordSpec
+from ..base import _BUILTIN, BackendUnavailable, Recording, RecordSpec
 from ..flat import FlatNetwork, flatten
 from ..numba import check_batch, dense_recording
 from . import kernel as XK
@@ -30,6 +33,8 @@ from .energy import EnergyModel, estimate
 from .mapping import CrossbarConfig, Layer, build_layers
 
 log = logging.getLogger("spikelab")
+KERNELS = ("numba", "torch")
+_TORCH_ONLY = ("device", "dtype", "batch_size", "sum_order")
 _MAX_CELLS = 200_000_000  # dense cell pairs kept in memory (16 bytes each, twice)
 
 
@@ -98,6 +103,35 @@ def sample_keys(batch: SpikeBatch, seed: int) -> np.ndarray:
     return keys
 
 
+def _torch_options(
+    device: str | None, dtype: str | None, batch_size: int | None, sum_order: str | None
+) -> dict[str, Any]:
+    """Checked options of ``kernel="torch"`` (imports torch; BackendUnavailable without it)."""
+    missing = [m for m in ("torch", "norse") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BackendUnavailable(
+            f"crossbar kernel='torch' needs {', '.join(missing)}, which is not installed here. "
+            f"Install it with: {_BUILTIN['torch'].install}; or use kernel='numba'"
+        )
+    from ..torch import _DTYPES, resolve_device
+    from .torch_kernel import SUM_ORDERS, default_device
+
+    dtype = str(dtype or "float64").removeprefix("torch.")
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+    sum_order = sum_order or "auto"
+    if sum_order not in SUM_ORDERS:
+        raise ValueError(f"sum_order must be one of {list(SUM_ORDERS)}, got {sum_order!r}")
+    if batch_size is not None and int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1 sample, got {batch_size}")
+    dev = resolve_device(default_device() if device is None else device)
+    if dev.type == "mps" and dtype == "float64":
+        raise ValueError("device='mps' has no float64; use dtype='float32' or device='cpu'")
+    if batch_size is None:
+        batch_size = 128 if dev.type == "cpu" else 1024
+    return {"device": dev, "dtype": dtype, "batch_size": int(batch_size), "sum_order": sum_order}
+
+
 @dataclass(eq=False)
 class CrossbarSimulation:
     """A network programmed onto crossbar arrays, ready to run batches."""
@@ -110,19 +144,39 @@ class CrossbarSimulation:
     exact: bool
     energy_model: EnergyModel
     threads: int | None = None
+    kernel: str = "numba"
+    torch_options: dict[str, Any] = field(default_factory=dict)  # kernel="torch" only
     _packed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._packed = _pack(self.layers, self.config)
         self._gf, self._gi = _globals(self.config, self.exact)
+        self._torch = None
+        if self.kernel == "torch":
+            from .torch_kernel import TorchCrossbarKernel
+
+            self._torch = TorchCrossbarKernel(
+                self.flat, self.record, self.layers, exact=self.exact, gf=self._gf,
+                gi=self._gi, seed=self.config.seed, threads=self.threads, **self.torch_options,
+            )  # fmt: skip
 
     @property
     def device(self) -> RRAMDevice:
         return self.config.device
 
     def run(self, batch: SpikeBatch) -> Recording:
-        f, pk = self.flat, self._packed
+        f = self.flat
         check_batch(batch, f.n_inputs, f.dt)
+        keys = sample_keys(batch, self.config.seed)
+        t0 = time.perf_counter()
+        if self._torch is None:
+            out = self._run_numba(batch, keys)
+        else:
+            out = self._torch.simulate(batch, keys)
+        return self._recording(batch, out, time.perf_counter() - t0)
+
+    def _run_numba(self, batch: SpikeBatch, keys: np.ndarray) -> XK.KernelOutput:
+        f, pk = self.flat, self._packed
         B, T, N = len(batch), batch.n_steps, f.n_neurons  # noqa: N806
         bins, width = self.record.n_bins(T), self.record.bin_width(T)
         counts = np.zeros((B, bins, N), dtype=np.int32)
@@ -132,7 +186,6 @@ class CrossbarSimulation:
         n_spk, n_syn = np.zeros(B, np.int64), np.zeros(B, np.int64)
         cnt = np.zeros((B, XK.N_COUNTERS), np.int64)
         ecell = np.zeros(B)
-        keys = sample_keys(batch, self.config.seed)
         ins, rc = f.inputs, f.recurrent
         vals = batch.values.astype(np.float64)
         pf = (
@@ -150,7 +203,6 @@ class CrossbarSimulation:
                 vrec[b], keys[b], cnt[b],
             )  # fmt: skip
 
-        t0 = time.perf_counter()
         n_threads = min(int(self.threads or numba.get_num_threads()), max(B, 1))
         if n_threads <= 1:
             for b in range(B):
@@ -158,21 +210,33 @@ class CrossbarSimulation:
         else:  # the kernel releases the GIL: samples run in parallel threads
             with ThreadPoolExecutor(n_threads) as ex:
                 list(ex.map(one, range(B)))
-        wall = time.perf_counter() - t0
+        return XK.KernelOutput(counts, raster, vrec, n_spk, n_syn, cnt, ecell)
+
+    def _recording(self, batch: SpikeBatch, out: XK.KernelOutput, wall: float) -> Recording:
+        """The Recording (and energy extras) of either kernel's outputs."""
+        f, B, T = self.flat, len(batch), batch.n_steps  # noqa: N806
         kinds = np.repeat(f.pop_kind, f.pop_stop - f.pop_start)
         extras: dict[str, Any] = estimate(
-            cnt, ecell, n_syn, t_read_ns=self.device.t_read_ns, adc_bits=self.config.adc_bits,
-            dac_bits=self.config.dac_bits, n_weight_bytes=4 * (ins.nnz + rc.nnz),
-            neuron_kinds=kinds, n_steps=T, model=self.energy_model,
+            out.cnt, out.ecell, out.n_syn, t_read_ns=self.device.t_read_ns,
+            adc_bits=self.config.adc_bits, dac_bits=self.config.dac_bits,
+            n_weight_bytes=4 * (f.inputs.nnz + f.recurrent.nnz), neuron_kinds=kinds,
+            n_steps=T, model=self.energy_model,
         )  # fmt: skip
         extras.update({f"{k}_per_sample": v / max(B, 1) for k, v in extras["ops"].items()})
         extras.update(
             preset=self.device.name,
             weights=self.config.weights,
             exact_path=self.exact,
-            ops_by_sample=cnt,
+            ops_by_sample=out.cnt,
+            kernel=self.kernel,
         )
-        return dense_recording(f, self.record, T, counts, raster, vrec, n_spk, n_syn, wall, extras)
+        if self._torch is not None:
+            k = self._torch
+            extras.update(device=str(k.device), dtype=k.dtype, sum_order=k.sum_order)
+        return dense_recording(
+            f, self.record, T, out.counts, out.raster, out.vrec, out.n_spk, out.n_syn, wall,
+            extras,
+        )  # fmt: skip
 
 
 class CrossbarBackend:
@@ -181,7 +245,17 @@ class CrossbarBackend:
     preset : device preset name ("ideal", "wan2022", "taox") or an ``RRAMDevice``.
     weights : "network" (program the network's weights) or "device" (one identical SET
         pulse per cell; the random conductances become the weights, Lin et al. 2025).
-    kernel : "numba" (the only kernel so far).
+    kernel : "numba" (default: CPU, event-driven, one sample per thread) or "torch" (the batch
+        as tensors on the CPU or a CUDA GPU; needs torch and norse). Both compute the same
+        reads; the torch kernel's read-noise draws differ (same distribution), see
+        torch_kernel.py for what agrees bit for bit.
+    device, dtype, batch_size, sum_order : kernel="torch" only. device: torch device string
+        (None: "cuda" when available, else "cpu"); dtype: "float64" (default, the reference)
+        or "float32"; batch_size: samples simulated together (default 128 on the CPU, 1024 on a
+        GPU; with read noise the draws depend on it); sum_order: "sequential" (numba's row
+        order: bit-identical deterministic reads, CPU), "matmul" (a matrix product: equal to
+        rounding, faster) or "auto" (default: sequential on the CPU in float64 without read
+        noise, else matmul).
     array_size : (rows, cols) cells per array; 512 x 512 = 256 Kb; cols // 2 logical columns.
     adc_bits, adc_range : ADC resolution (None or 0 = infinite) and full scale ± in units of one
         full-window cell read at V_read, i.e. adc_range · V_read · (g_max − g_min) µA.
@@ -190,7 +264,8 @@ class CrossbarBackend:
         (default 0.35 Ω, aihwkit's default wire resistance).
     drift_time_s : read time after programming in s (0 = right after programming).
     seed : programming, relaxation and read-noise streams all derive from it.
-    threads : threads for ``run`` (default: numba's thread count); results do not depend on it.
+    threads : threads for ``run`` (default: numba's, or torch's, thread count); results do not
+        depend on it.
     ideal_fallback : with every non-ideality off, sum through the network's CSR exactly like
         the numba backend (bit-identical spikes); False forces the array arithmetic.
     energy : an ``EnergyModel`` (per-operation energies).
@@ -217,11 +292,23 @@ class CrossbarBackend:
         threads: int | None = None,
         ideal_fallback: bool = True,
         energy: EnergyModel | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        sum_order: str | None = None,
         **device_params: Any,
     ) -> None:
-        if kernel != "numba":
+        if kernel not in KERNELS:
             raise ValueError(
-                f"crossbar kernel must be 'numba' (the only one so far), got {kernel!r}"
+                f"crossbar kernel must be one of {list(KERNELS)} ('numba': CPU, event-driven; "
+                f"'torch': batched tensors on the CPU or a CUDA GPU), got {kernel!r}"
+            )
+        given = dict(device=device, dtype=dtype, batch_size=batch_size, sum_order=sum_order)
+        if kernel == "numba" and any(v is not None for v in given.values()):
+            bad = {k: v for k, v in given.items() if v is not None}
+            raise ValueError(
+                f"{', '.join(_TORCH_ONLY)} are options of kernel='torch'; got {bad} with "
+                "kernel='numba'. Add kernel='torch' or drop them."
             )
         if len(tuple(array_size)) != 2:
             raise ValueError(f"array_size must be (rows, cols), got {array_size!r}")
@@ -244,6 +331,8 @@ class CrossbarBackend:
         self.threads = threads
         self.ideal_fallback = bool(ideal_fallback)
         self.energy = energy or EnergyModel()
+        self.kernel = kernel
+        self.torch_options = _torch_options(**given) if kernel == "torch" else {}
 
     def _check_ir_drop(self, layers: list[Layer]) -> None:
         cfg = self.config
@@ -286,4 +375,6 @@ class CrossbarBackend:
             exact=exact,
             energy_model=self.energy,
             threads=self.threads,
+            kernel=self.kernel,
+            torch_options=dict(self.torch_options),
         )

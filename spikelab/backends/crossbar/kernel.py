@@ -16,6 +16,8 @@ One array read (noise, IR drop, ADC) is in arrays.py.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -67,6 +69,23 @@ COUNTER_NAMES = (
     "neuron_updates",
     "synaptic_events_nonbinary",
 )
+
+
+class KernelOutput(NamedTuple):
+    """What a crossbar kernel (this one or torch_kernel.py) returns for a batch of B samples.
+
+    counts : int32 [B, bins, N]; raster : uint8 [B, T, N] (or [B, 1, 1] when not recorded);
+    vrec : [B, T, k] voltages in mV; n_spk, n_syn : int64 [B] spikes and synaptic events;
+    cnt : int64 [B, N_COUNTERS] operation counters; ecell : [B] Σ V²·(G+ + G−) in V²·µS.
+    """
+
+    counts: np.ndarray
+    raster: np.ndarray
+    vrec: np.ndarray
+    n_spk: np.ndarray
+    n_syn: np.ndarray
+    cnt: np.ndarray
+    ecell: np.ndarray
 
 
 @njit(cache=True)
