@@ -21,6 +21,7 @@ Results folder (written under a temporary name, renamed into place at the end)::
     config.toml     the resolved configuration
     metrics.json    "retrieval" table, per-seed values, spike statistics, timings, reference
     retrieval.png   the table as a bar chart with error bars and chance levels
+    epoch_trace.png accuracy on both test sets after every epoch (evaluation.trace_epochs)
     features.h5     spike counts per seed and modality, labels, train/test membership
     networks/       the reservoirs of every seed (Network.load reads them)
 
@@ -124,6 +125,11 @@ DEFAULTS: dict[str, Any] = {
         "zero_shot_classes": [8, 9],
         "zero_shot_samples": "all",  # "all": train and test samples of the unseen digits
     },
+    "evaluation": {
+        # accuracy on both test sets after every epoch: epoch_trace.png and
+        # metrics["epoch_selection"] (what picking an epoch on test data would report)
+        "trace_epochs": True,
+    },
     "reference": {},
     "output": {
         "dir": "results/zero_shot",
@@ -164,10 +170,15 @@ def resolve_zero_shot(cfg: dict[str, Any]) -> dict[str, Any]:
     out = _merge(DEFAULTS, cfg, "")
     for m in ("image", "audio"):
         _check_keys(m, out[m], _MODALITY_KEYS[m])
-    for section in ("contrastive", "split", "output"):
+    for section in ("contrastive", "split", "evaluation", "output"):
         _check_keys(section, out[section], set(DEFAULTS[section]))
     _check_split(out["split"])
     _check_seeds(out["seeds"])
+    if not isinstance(out["evaluation"]["trace_epochs"], bool):
+        raise ValueError(
+            f"evaluation.trace_epochs must be true or false, got "
+            f"{out['evaluation']['trace_epochs']!r}"
+        )
     if out["audio"]["oh"] not in ("drop", "zero"):
         raise ValueError(f"audio.oh must be 'drop' or 'zero', got {out['audio']['oh']!r}")
     if not isinstance(out["backend"].get("name"), str):
@@ -352,14 +363,26 @@ def evaluate_seed(
     seed: int,
     *,
     progress: bool = False,
-) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, float]]:
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, float], dict[str, Any] | None]:
     """Train the CLIP heads and the prototypical baseline on this seed's features; return
-    ``acc[direction][split][method]`` and the final training loss of each model."""
+    ``acc[direction][split][method]``, the final training loss of each model and, with
+    ``evaluation.trace_epochs``, the CLIP heads' retrieval accuracy on both test sets after
+    every epoch (``trace[direction][split]``; None otherwise)."""
     from .readout.contrastive import ContrastiveAligner
+    from .zero_shot_trace import epoch_tracer
 
     img, aud = data["image"], data["audio"]
     mi, ma = _masks(img, cfg["split"]), _masks(aud, cfg["split"])
     fi, fa = feats["image"], feats["audio"]
+    parts = {
+        part: (fi[mi[part]], img.labels[mi[part]], fa[ma[part]], aud.labels[ma[part]])
+        for part in SPLITS
+    }
+    on_epoch, trace = None, None
+    if cfg["evaluation"]["trace_epochs"]:
+        on_epoch, trace = epoch_tracer(
+            lambda al: {part: al.retrieval_accuracy(*args) for part, args in parts.items()}
+        )
     models, losses = {}, {}
     for loss in ("clip", "prototypical"):
         models[loss] = ContrastiveAligner(
@@ -367,11 +390,16 @@ def evaluate_seed(
             loss=loss,
             seed=_subseed(seed, _STREAM["heads"]),
             progress=progress,
-        ).fit(fi[mi["train"]], fa[ma["train"]], img.labels[mi["train"]], aud.labels[ma["train"]])
+        ).fit(
+            fi[mi["train"]],
+            fa[ma["train"]],
+            img.labels[mi["train"]],
+            aud.labels[ma["train"]],
+            on_epoch=on_epoch if loss == "clip" else None,
+        )
         losses[loss] = models[loss].loss_curve_[-1]
     acc: dict[str, dict[str, dict[str, float]]] = {d: {} for d in DIRECTIONS}
-    for part in SPLITS:
-        args = (fi[mi[part]], img.labels[mi[part]], fa[ma[part]], aud.labels[ma[part]])
+    for part, args in parts.items():
         found = {
             "contrastive": models["clip"].retrieval_accuracy(*args),
             "prototypical": models["prototypical"].prototype_accuracy(*args),
@@ -379,7 +407,7 @@ def evaluate_seed(
         }
         for d in DIRECTIONS:
             acc[d][part] = {method: found[method][d] for method in METHODS}
-    return acc, losses
+    return acc, losses, trace
 
 
 def _eval_labels(cfg: dict[str, Any], data: dict[str, ModalityData]) -> dict[str, Any]:
@@ -411,6 +439,16 @@ def _write_folder(
                 title=_title(cfg),
                 reference=cfg["reference"],
             )
+            if "epoch_selection" in metrics:
+                from .zero_shot_trace import plot_epoch_trace
+
+                plot_epoch_trace(
+                    [s["epoch_trace"] for s in metrics["per_seed"]],
+                    metrics["retrieval"]["seeds"],
+                    {d: metrics["retrieval"][d]["zero_shot"]["chance"] for d in DIRECTIONS},
+                    tmp / "epoch_trace.png",
+                    title=_title(cfg) + ": accuracy after each epoch (test sets)",
+                )
         if cfg["output"]["save_features"]:
             with h5py.File(tmp / "features.h5", "w") as f:
                 f.attrs["format"] = "spikelab.zero_shot"
@@ -485,9 +523,11 @@ def run_zero_shot(cfg: dict[str, Any], *, progress: bool = True, log: Log = prin
         t_sim += time.perf_counter() - t0
         t0 = time.perf_counter()
         feats = {m: c.reshape(len(c), -1) for m, c in counts[seed].items()}
-        acc, losses = evaluate_seed(cfg, data, feats, seed, progress=progress)
+        acc, losses, trace = evaluate_seed(cfg, data, feats, seed, progress=progress)
         t_train += time.perf_counter() - t0
         per_seed.append({"seed": seed, "accuracy": acc, "final_loss": losses, "spikes": spikes})
+        if trace is not None:
+            per_seed[-1]["epoch_trace"] = trace
     timings.update(simulate_s=t_sim, train_evaluate_s=t_train)
     table = retrieval_table(per_seed, _eval_labels(cfg, data))
     timings["total_s"] = time.perf_counter() - t_all
@@ -504,10 +544,20 @@ def run_zero_shot(cfg: dict[str, Any], *, progress: bool = True, log: Log = prin
         },
         "timings": timings,
     }
+    if cfg["evaluation"]["trace_epochs"]:
+        from .zero_shot_trace import selection_summary
+
+        chance = {d: table[d]["zero_shot"]["chance"] for d in DIRECTIONS}
+        metrics["epoch_selection"] = selection_summary([s["epoch_trace"] for s in per_seed], chance)
     if cfg["reference"]:
         metrics["reference"] = dict(cfg["reference"])
     out = _write_folder(cfg, metrics, data, counts, nets)
     log("top-1 accuracy (%), mean ± std over seeds " + str(seeds) + ":\n" + format_table(table))
+    if "epoch_selection" in metrics:
+        from .zero_shot_trace import format_selection
+
+        log("epoch selection on the test sets (not results; see docs/zero_shot.md):")
+        log(format_selection(metrics["epoch_selection"]))
     for key, value in cfg["reference"].items():
         log(f"reference {key}: {value}")
     log(f"results: {out} ({timings['total_s']:.0f} s)")

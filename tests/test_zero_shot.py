@@ -53,7 +53,9 @@ def test_tiny_run_writes_a_complete_results_folder(shared_data_dir, audio_file, 
     lines: list[str] = []
     assert run_experiment(cfg, progress=False, log=lines.append) == out  # the task dispatch
     names = {p.name for p in out.iterdir()}
-    assert {"config.toml", "metrics.json", "retrieval.png", "features.h5", "networks"} <= names
+    assert {
+        "config.toml", "metrics.json", "retrieval.png", "epoch_trace.png", "features.h5", "networks"
+    } <= names  # fmt: skip
     assert sorted(p.name for p in (out / "networks").iterdir()) == [
         f"{m}_seed{s}.h5" for m in ("audio", "image") for s in (0, 1)
     ]
@@ -78,6 +80,16 @@ def test_tiny_run_writes_a_complete_results_folder(shared_data_dir, audio_file, 
     assert table["image_to_audio"]["zero_shot"]["n_queries"] == 12
     assert table["audio_to_image"]["in_class"]["n_queries"] == 7 * 2  # test speaker only
     assert m["reference"] == {"paper_audio_to_image_zero_shot_software": 0.88}
+    # the epoch trace: 3 epochs per seed, its last epoch is the table's figure
+    for i, seed_row in enumerate(m["per_seed"]):
+        for d in ("audio_to_image", "image_to_audio"):
+            for part in ("in_class", "zero_shot"):
+                curve = seed_row["epoch_trace"][d][part]
+                assert len(curve) == 3
+                assert curve[-1] == table[d][part]["contrastive"]["per_seed"][i]
+    sel = m["epoch_selection"]["audio_to_image"]
+    assert sel["max_over_epochs"]["mean"] >= sel["final"]["mean"]
+    assert any("epoch selection on the test sets" in line for line in lines)
     assert m["per_seed"][0]["spikes"]["image"]["spikes_per_sample"] > 0
     assert any("top-1 accuracy" in line for line in lines)
     with h5py.File(out / "features.h5") as f:
@@ -111,6 +123,8 @@ def test_resolve_fills_the_paper_preset():
         ({"seeds": []}, "seeds must be a list of distinct"),
         ({"seeds": [1, 1, 2]}, "seeds must be a list of distinct"),
         ({"audio": {"oh": "ten"}}, "audio.oh must be 'drop' or 'zero'"),
+        ({"evaluation": {"trace_epochs": "yes"}}, "evaluation.trace_epochs must be true"),
+        ({"evaluation": {"trace": True}}, r"unknown key\(s\) \['trace'\] in \[evaluation\]"),
         ({"task": "classify"}, "needs task = 'zero_shot'"),
     ],
 )
@@ -162,3 +176,36 @@ def test_format_table_has_every_row():
     }
     text = format_table(table)
     assert text.count("\n") == 4 and "50.0 ±" in text
+
+
+def test_epoch_selection_rules_on_a_hand_made_trace():
+    from spikelab.zero_shot_trace import selection_summary, selections
+
+    trace = {
+        "audio_to_image": {
+            "in_class": [0.50, 0.70, 0.80, 0.66, 0.60],
+            "zero_shot": [0.40, 0.90, 0.55, 0.86, 0.95],
+        },
+        "image_to_audio": {
+            "in_class": [0.70, 0.72, 0.71, 0.69, 0.68],
+            "zero_shot": [0.50, 0.45, 0.60, 0.52, 0.48],
+        },
+    }
+    s = selections(trace)
+    a = s["audio_to_image"]
+    assert a["final"] == 0.95 and a["max_over_epochs"] == 0.95 and a["min_over_epochs"] == 0.40
+    assert a["at_best_in_class"] == 0.55  # epoch 3 has the best in-class accuracy
+    # the reference rule: in-class >= 0.65 and zero-shot >= 0.85 (epochs 2 and 4), best
+    # in-class among them is epoch 2
+    assert a["reference_rule"] == 0.90
+    assert s["image_to_audio"]["reference_rule"] is None  # no epoch reaches 0.85
+    assert s["image_to_audio"]["at_best_in_class"] == 0.45
+    other = {d: {k: v[::-1] for k, v in t.items()} for d, t in trace.items()}
+    summary = selection_summary([trace, other], {"audio_to_image": 0.5, "image_to_audio": 0.5})
+    row = summary["audio_to_image"]
+    assert row["final"]["per_seed"] == [0.95, 0.40]
+    assert row["final"]["mean"] == pytest.approx(0.675)
+    assert row["best_run_and_epoch"] == 0.95
+    assert row["reference_rule"]["seeds_passing"] == 2
+    with pytest.raises(ValueError, match="equal, non-empty"):
+        selections({d: {"in_class": [0.5], "zero_shot": []} for d in trace})

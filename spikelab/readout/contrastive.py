@@ -17,7 +17,7 @@ This module imports torch; ``import spikelab`` does not import it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -244,7 +244,8 @@ class ContrastiveAligner(BaseEstimator):
     embed_dim : embedding size (64 in Lin et al. 2025).
     temperature : divides the cosine similarities in the loss (CLIP's tau; 1.0 in the paper).
     lr : Adam learning rate. epochs : passes over the same-class pairs (redrawn each epoch).
-    batch_size : pairs per step (a final batch smaller than 2 is dropped).
+    batch_size : pairs per step (a final batch smaller than 2 is dropped; with the
+        prototypical loss, so is a batch holding a single class).
     loss : "clip" (symmetric InfoNCE) or "prototypical" (the prototypical-network baseline).
     log1p, standardize : compress counts with log(1 + x), then z-score each feature with the
         training set's mean and standard deviation (per modality).
@@ -321,13 +322,21 @@ class ContrastiveAligner(BaseEstimator):
 
     # ---- training -----------------------------------------------------------------------
     def fit(
-        self, img_features: Any, aud_features: Any, labels: Any, aud_labels: Any = None
+        self,
+        img_features: Any,
+        aud_features: Any,
+        labels: Any,
+        aud_labels: Any = None,
+        *,
+        on_epoch: Callable[[int, ContrastiveAligner], None] | None = None,
     ) -> ContrastiveAligner:
         """Train both heads on same-class pairs.
 
         ``labels`` are the image labels, and the audio labels too when ``aud_labels`` is
         None (then both sets must have the same length). Features: arrays or tensors
         ``[n, features]`` / ``[n, bins, neurons]``, or Recordings (spike counts).
+        ``on_epoch(epoch, self)`` is called after each epoch (epoch counts from 1), e.g. to
+        trace held-out accuracy during training; it must not change the aligner.
         """
         from tqdm.auto import tqdm
 
@@ -357,6 +366,8 @@ class ContrastiveAligner(BaseEstimator):
                 range(int(self.epochs)), desc=f"{self.loss} heads", disable=not self.progress
             ):
                 self.loss_curve_.append(self._epoch(xi, xa, yi, ya, ti, ta, opt, rng))
+                if on_epoch is not None:
+                    on_epoch(len(self.loss_curve_), self)
         return self
 
     def _shared_classes(self, yi: np.ndarray, ya: np.ndarray) -> np.ndarray:
@@ -378,6 +389,8 @@ class ContrastiveAligner(BaseEstimator):
             bi, ba = pi[start : start + self.batch_size], pa[start : start + self.batch_size]
             if len(bi) < 2:
                 continue
+            if self.loss == "prototypical" and len(np.unique(yi[bi])) < 2:
+                continue  # pairs are same-class: a one-class batch has no prototype contrast
             zi, za = self.img_head_(xi[bi]), self.aud_head_(xa[ba])
             if self.loss == "clip":
                 loss = clip_loss(zi, za, float(self.temperature))

@@ -213,3 +213,29 @@ def test_recording_input_prefers_the_torch_counts_tensor():
     np.testing.assert_allclose(al.embed_images(rec).numpy(), al.embed_images(xi).numpy())
     plain = Recording(counts=counts, bin_steps=1, n_steps=1, dt=1.0, populations=(("lsm", 0, 30),))
     np.testing.assert_allclose(al.embed_images(plain).numpy(), al.embed_images(xi).numpy())
+
+
+def test_on_epoch_sees_every_epoch_and_does_not_change_training():
+    xi, xa, y = toy(n_per_class=8)
+    seen = []
+
+    def on_epoch(epoch, al):
+        seen.append((epoch, al.retrieval_accuracy(xi, y, xa, y)["audio_to_image"]))
+
+    traced = ContrastiveAligner(epochs=4, batch_size=8, seed=2).fit(xi, xa, y, on_epoch=on_epoch)
+    plain = ContrastiveAligner(epochs=4, batch_size=8, seed=2).fit(xi, xa, y)
+    assert [e for e, _ in seen] == [1, 2, 3, 4]
+    assert seen[-1][1] == traced.retrieval_accuracy(xi, y, xa, y)["audio_to_image"]
+    np.testing.assert_array_equal(traced.embed_images(xi).numpy(), plain.embed_images(xi).numpy())
+    assert traced.loss_curve_ == plain.loss_curve_
+
+
+def test_prototypical_skips_one_class_batches():
+    # 2 classes x 3 pairs, batches of 4: a final batch of 2 pairs may hold one class only;
+    # it carries no prototype contrast and must be skipped, not raise
+    xi, xa, y = toy(n_per_class=3)
+    keep = y < 2
+    for seed in range(8):
+        ContrastiveAligner(epochs=3, batch_size=4, loss="prototypical", seed=seed).fit(
+            xi[keep], xa[keep], y[keep]
+        )
