@@ -107,6 +107,30 @@ def _in_sensor(xi, yi, radius, width, height):
 
 
 @njit(cache=True)
+def _event_scores(
+    e, x, y, t, ch, starts, s, surface, t_ref, width, height, radius, skip, tau, w_t, idx, raw,
+    val, d,
+):  # fmt: skip
+    """Put event ``e`` on the time surface (clearing it where a new sample starts) and, unless
+    it is skipped at the sensor edge, score every neuron against its context into ``d``.
+
+    Returns ``(s, t_ref, count)``: the next sample-start index, the surface's reference
+    time and the context's non-zero count (-1 when the event is skipped).
+    """
+    if s < starts.size and e == starts[s]:
+        surface[:] = 0.0
+        t_ref = t[e]
+        s += 1
+    t_ref = _advance(surface, t_ref, t[e], tau)
+    surface[ch[e], y[e] + radius, x[e] + radius] = np.exp((t[e] - t_ref) / tau)
+    if skip and not _in_sensor(x[e], y[e], radius, width, height):
+        return s, t_ref, -1
+    count, sq = _gather(surface, x[e], y[e], radius, idx, raw)
+    _scores(w_t, idx, raw, count, sq, val, d)
+    return s, t_ref, count
+
+
+@njit(cache=True)
 def feast_infer(x, y, t, ch, starts, w_t, thresholds, n_ch, width, height, radius, skip, tau):
     """Winner per event with frozen weights and thresholds (no learning).
 
@@ -125,17 +149,12 @@ def feast_infer(x, y, t, ch, starts, w_t, thresholds, n_ch, width, height, radiu
     t_ref = 0.0
     s = 0
     for e in range(n):
-        if s < starts.size and e == starts[s]:
-            surface[:] = 0.0
-            t_ref = t[e]
-            s += 1
-        t_ref = _advance(surface, t_ref, t[e], tau)
-        surface[ch[e], y[e] + radius, x[e] + radius] = np.exp((t[e] - t_ref) / tau)
-        if skip and not _in_sensor(x[e], y[e], radius, width, height):
-            continue
-        count, sq = _gather(surface, x[e], y[e], radius, idx, raw)
-        _scores(w_t, idx, raw, count, sq, val, d)
-        winners[e] = _select(d, thresholds)
+        s, t_ref, count = _event_scores(
+            e, x, y, t, ch, starts, s, surface, t_ref, width, height, radius, skip, tau, w_t,
+            idx, raw, val, d,
+        )  # fmt: skip
+        if count >= 0:
+            winners[e] = _select(d, thresholds)
     return winners
 
 
@@ -209,15 +228,11 @@ def feast_fit(
     r = 0
     s = 0
     for e in range(n):
-        if s < starts.size and e == starts[s]:
-            surface[:] = 0.0
-            t_ref = t[e]
-            s += 1
-        t_ref = _advance(surface, t_ref, t[e], tau)
-        surface[ch[e], y[e] + radius, x[e] + radius] = np.exp((t[e] - t_ref) / tau)
-        if not (skip and not _in_sensor(x[e], y[e], radius, width, height)):
-            count, sq = _gather(surface, x[e], y[e], radius, idx, raw)
-            _scores(w_t, idx, raw, count, sq, val, d)
+        s, t_ref, count = _event_scores(
+            e, x, y, t, ch, starts, s, surface, t_ref, width, height, radius, skip, tau, w_t,
+            idx, raw, val, d,
+        )  # fmt: skip
+        if count >= 0:
             k = _select(d, thresholds)
             winners[e] = k
             window[1] += 1
