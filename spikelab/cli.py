@@ -100,6 +100,11 @@ def _info(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spikelab", description=__doc__)
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error instead of a one-line message",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     def add_run_options(q: argparse.ArgumentParser) -> None:
@@ -162,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.debug:
+        return int(args.func(args) or 0)
     try:
         return int(args.func(args) or 0)
     except (
@@ -172,11 +179,20 @@ def main(argv: list[str] | None = None) -> int:
         KeyError,
         NotImplementedError,
     ) as e:  # NotImplementedError: UnsupportedFeature
-        print(f"spikelab: error: {e}", file=sys.stderr)
+        _error(e)
         return 2
     except ImportError as e:  # BackendUnavailable and missing optional packages
-        print(f"spikelab: error: {e}", file=sys.stderr)
+        _error(e)
         return 3
+
+
+def _error(e: BaseException) -> None:
+    print(f"spikelab: error: {e}", file=sys.stderr)
+    print(
+        "(if this looks like a bug rather than bad input, `spikelab --debug ...` shows the "
+        "traceback)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

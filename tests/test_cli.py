@@ -150,3 +150,11 @@ def test_feast_feature_stage_saves_a_reloadable_model(tiny_data, tmp_path):
     assert model.weights_.shape[0] == 4
     net = Network.load(out / "network.h5")
     assert net.inputs[0].shape == (34, 34, 4)  # the sensor became (W, H, features)
+
+
+def test_debug_flag_shows_the_traceback(tmp_path, capsys):
+    missing = str(tmp_path / "missing.toml")
+    assert main(["run", missing]) == 2
+    assert "--debug" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "run", missing])
