@@ -288,6 +288,9 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         data=split.description,
     )
     metrics.update(_extras(run_tr, run_te))
+    quantization = getattr(sim, "quantization_report", None)  # e.g. Lava fixed_pt
+    if quantization:
+        metrics["quantization"] = quantization.get("summary", quantization)
     if cfg["reference"]:
         metrics["reference"] = dict(cfg["reference"])
     timings["total_s"] = time.perf_counter() - t_all

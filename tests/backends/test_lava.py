@@ -223,3 +223,26 @@ def test_simulation_pickles_without_its_runtime() -> None:
     sim = lif_net().compile("lava", dt=1.0, precision="fixed_pt")
     clone = pickle.loads(pickle.dumps(sim))
     assert clone.precision == "fixed_pt" and clone.quantization_report == sim.quantization_report
+
+
+def test_cli_run_on_fixed_pt_reports_the_quantisation(tmp_path) -> None:
+    import json
+
+    from spikelab.cli import main
+    from spikelab.datasets import generate_nmnist_like
+
+    data = tmp_path / "nmnist-like"
+    generate_nmnist_like(data, per_class=2, test_per_class=1, seed=0, progress=False)
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(
+        f'[dataset]\nroot = "{data}"\n[encoding]\nduration = 60.0\n'
+        "[reservoir]\nbuilder = 'lsm_column'\nn_neurons = 27\ninput_fraction = 1.0\n"
+        f'input_weight = 60.0\n[record]\nbin_steps = 30\n[output]\ndir = "{tmp_path / "out"}"\n'
+    )
+    argv = ["run", str(cfg), "--quiet", "--backend", "lava", "--set", "backend.precision=fixed_pt"]
+    assert main(argv) == 0
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    q = m["quantization"]  # the summary of sim.quantization_report
+    assert q["threshold_abs_err_mV_max"] == 0.0
+    assert 0 < q["weight_rel_err_of_peak_max"] < 0.01
+    assert m["backend"] == "lava" and 0 <= m["test_accuracy"] <= 1
