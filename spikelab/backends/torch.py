@@ -145,6 +145,37 @@ def _voltage(state: Any) -> torch.Tensor:
     return state.lif.v if isinstance(state, S.LIFState) else state.v
 
 
+def step_and_record(
+    runs: list[_Run],
+    states: list[Any],
+    i_in: torch.Tensor,
+    t: int,
+    width: int,
+    counts: torch.Tensor,
+    raster: torch.Tensor | None,
+    vrec: torch.Tensor | None,
+    vidx: torch.Tensor,
+) -> torch.Tensor:
+    """One step of every population on the synaptic input ``i_in`` [N, B] (then cleared,
+    it is the ring's slot), recording into counts, raster and voltages; returns the spikes
+    ``z`` [N, B]. ``states`` is updated in place. Shared by this backend and the crossbar's
+    torch kernel, which differ only in how ``i_in`` is made."""
+    single = len(runs) == 1
+    spikes = []
+    for r, run in enumerate(runs):
+        z, states[r] = run.step(i_in if single else i_in[run.lo : run.hi], states[r])
+        spikes.append(z)
+    i_in.zero_()
+    z = spikes[0] if single else torch.cat(spikes)
+    counts[t // width].add_(z)
+    if raster is not None:
+        raster[t] = z > 0
+    if vrec is not None and vidx.numel():
+        v = _voltage(states[0]) if single else torch.cat([_voltage(q) for q in states])
+        vrec[t] = v.index_select(0, vidx)
+    return z
+
+
 class TorchSimulation:
     """A network compiled for torch; ``run(batch)`` simulates the batch, ``batch_size``
     samples at a time. Pickles without its tensors (they are rebuilt on first use)."""
@@ -279,23 +310,10 @@ class TorchSimulation:
         )
         vidx = torch.as_tensor(record.voltage, dtype=torch.int64, device=self.device)
         vrec = torch.zeros(T, len(record.voltage), B, **kw) if record.voltage else None
-        single = len(runs) == 1
         work = rec.workspace(B) if rec is not None else None
         for t in range(T):
             sched.deliver(ring_flat, t)
-            i_in = ring[t % L]
-            spikes = []
-            for r, run in enumerate(runs):
-                z, states[r] = run.step(i_in if single else i_in[run.lo : run.hi], states[r])
-                spikes.append(z)
-            i_in.zero_()
-            z = spikes[0] if single else torch.cat(spikes)
-            counts[t // width].add_(z)
-            if raster is not None:
-                raster[t] = z > 0
-            if vrec is not None:
-                v = _voltage(states[0]) if single else torch.cat([_voltage(s) for s in states])
-                vrec[t] = v.index_select(0, vidx)
+            z = step_and_record(runs, states, ring[t % L], t, width, counts, raster, vrec, vidx)
             if rec is not None:
                 rec.propagate(z, ring, t, work)
         out: dict[str, Any] = {

@@ -45,7 +45,7 @@ from .. import _kernels as K
 from .. import torch_steps as S
 from ..base import RecordSpec
 from ..flat import FlatNetwork
-from ..torch import _DTYPES, _NP_DTYPES, _model_runs, _Run, _voltage, resolve_device
+from ..torch import _DTYPES, _NP_DTYPES, _model_runs, _Run, resolve_device, step_and_record
 from ..torch_synapses import DENSE_ABOVE, DelayedWeights, InputSchedule, delayed_weights, density
 from . import kernel as XK
 from .arrays import G_NOISE
@@ -228,26 +228,14 @@ class TorchCrossbarKernel:
             raster = torch.zeros(T, N, B, dtype=torch.bool, device=self.device)
         vidx = torch.as_tensor(record.voltage, dtype=torch.int64, device=self.device)
         vrec = torch.zeros(T, len(record.voltage), B, **kw)
-        single, read = len(runs) == 1, not self.exact
+        read = not self.exact
         for t in range(T):
             x, act, nonbin = inputs.step(t)
             if sched is not None:
                 sched.deliver(ring.view(-1), t)
             for c in in_layers:
                 read_layer(c, x, act, nonbin, s, ring, t, ecell, gen, do_read=read)
-            i_in = ring[t % L]
-            spikes = []
-            for r, run in enumerate(runs):
-                z, states[r] = run.step(i_in if single else i_in[run.lo : run.hi], states[r])
-                spikes.append(z)
-            i_in.zero_()
-            z = spikes[0] if single else torch.cat(spikes)
-            counts[t // width].add_(z)
-            if raster is not None:
-                raster[t] = z > 0
-            if len(record.voltage):
-                v = _voltage(states[0]) if single else torch.cat([_voltage(q) for q in states])
-                vrec[t] = v.index_select(0, vidx)
+            z = step_and_record(runs, states, ring[t % L], t, width, counts, raster, vrec, vidx)
             if rec is not None:
                 rec.propagate(z, ring, t, work)
             if rec_layers:
