@@ -35,23 +35,29 @@ from spikelab.zero_shot import run_zero_shot
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--images", help="N-MNIST folder (default: the example's generated data)")
+    p.add_argument("--audio", help="N-TIDIGITS folder (default: the example's generated data)")
+    p.add_argument("--epochs", type=int, default=100, help="head training epochs (100)")
+    p.add_argument("--max-per-class", type=int, default=0, help="image cap per digit (0: all)")
     p.add_argument("--image-scales", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.4])
     p.add_argument("--audio-scales", type=float, nargs="+", default=[0.05, 0.1, 0.2, 0.3])
     p.add_argument("--seed", type=int, default=0, help="the one run seed (the script used 10)")
     p.add_argument("--batch-size", type=int, default=8, help="head batch (the script used 8)")
     p.add_argument("--out", default="results/zero_shot_selection")
-    args = p.parse_args()
+    args = p.parse_args(argv)
 
     base = load_config(HERE / "lin2025_zero_shot.toml")
     base["seeds"] = [args.seed]
-    base["contrastive"]["batch_size"] = args.batch_size
+    base["contrastive"].update(batch_size=args.batch_size, epochs=args.epochs)
     base["split"]["zero_shot_samples"] = "test"
     base["output"].update(plots=False, save_features=False, save_networks=False)
     if args.images:
         base["image"]["dataset"].update(root=args.images, generate="")
+    if args.audio:
+        base["audio"]["dataset"].update(root=args.audio, generate="")
+    base["image"]["dataset"]["max_per_class"] = args.max_per_class
     grid = list(itertools.product(args.image_scales, args.audio_scales))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

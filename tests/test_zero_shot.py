@@ -209,3 +209,26 @@ def test_epoch_selection_rules_on_a_hand_made_trace():
     assert row["reference_rule"]["seeds_passing"] == 2
     with pytest.raises(ValueError, match="equal, non-empty"):
         selections({d: {"in_class": [0.5], "zero_shot": []} for d in trace})
+
+
+def test_selection_audit_example_runs(shared_data_dir, audio_file, tmp_path):
+    pytest.importorskip("torch", reason="the zero-shot heads need PyTorch (absent in .venv-lava)")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "zero_shot_selection.py"
+    spec = importlib.util.spec_from_file_location("zero_shot_selection", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "audit"
+    mod.main([
+        "--images", str(shared_data_dir), "--audio", str(audio_file), "--epochs", "2",
+        "--max-per-class", "6", "--image-scales", "0.3", "--audio-scales", "0.1", "0.2",
+        "--out", str(out),
+    ])  # fmt: skip
+    s = json.loads((out / "selection.json").read_text())
+    z = s["audio_to_image_zero_shot"]
+    assert len(s["runs"]) == 2 and (out / "selection.png").exists()
+    finals = [r["zero_shot_final"] for r in s["runs"]]
+    assert z["best_final_over_grid"] == max(finals)
+    assert z["best_epoch_and_config"] >= z["best_final_over_grid"]
