@@ -145,6 +145,42 @@ def _voltage(state: Any) -> torch.Tensor:
     return state.lif.v if isinstance(state, S.LIFState) else state.v
 
 
+def build_runs(f: FlatNetwork, **kw: Any) -> list[_Run]:
+    """The network's neuron runs with their parameters on ``kw``'s dtype and device."""
+    return [
+        _Run(
+            kind,
+            lo,
+            hi,
+            S.lif_params(f.params, f.n_ref, lo, hi, **kw)
+            if kind == K.KIND_LIF
+            else S.izh_params(f.params, lo, hi, **kw),
+            f.dt,
+        )
+        for kind, lo, hi in _model_runs(f)
+    ]
+
+
+def map_chunks(
+    fn: Callable[[Any], Any], chunks: list[Any], device: torch.device, workers: int
+) -> list[Any]:
+    """``[fn(c) for c in chunks]``; on the CPU with ``workers`` > 1, chunks run in worker
+    threads, each with one torch thread (coarse-grained, like numba's parallel loop over
+    samples: torch's per-operation threads wait on each other ~30 times a step and collapse
+    when the cores are shared). torch's thread count is restored afterwards."""
+    if device.type != "cpu":
+        return [fn(c) for c in chunks]
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if workers <= 1 or len(chunks) <= 1:
+            return [fn(c) for c in chunks]
+        with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
+            return list(pool.map(fn, chunks))
+    finally:
+        torch.set_num_threads(old)
+
+
 def step_and_record(
     runs: list[_Run],
     states: list[Any],
@@ -215,14 +251,7 @@ class TorchSimulation:
         if self._built is None:
             f = self.flat
             kw = {"dtype": _DTYPES[self.dtype], "device": self.device}
-            runs: list[_Run] = []
-            for kind, lo, hi in _model_runs(f):
-                p = (
-                    S.lif_params(f.params, f.n_ref, lo, hi, **kw)
-                    if kind == K.KIND_LIF
-                    else S.izh_params(f.params, lo, hi, **kw)
-                )
-                runs.append(_Run(kind, lo, hi, p, f.dt))
+            runs = build_runs(f, **kw)
             rec = delayed_weights(f.recurrent, f.ring_len, sparse=self.sparse == "csr", **kw)
             self._built = (runs, rec)
         return self._built
@@ -267,10 +296,8 @@ class TorchSimulation:
         return int(self.threads) if self.threads is not None else torch.get_num_threads()
 
     def _run_chunks(self, batch: SpikeBatch) -> list[dict[str, Any]]:
-        """Simulate the batch in chunks of at most ``batch_size`` samples; on the CPU, one
-        chunk per worker thread at a time, each with one torch thread (coarse-grained, like
-        numba's parallel loop over samples: torch's per-operation threads wait on each
-        other ~30 times a step and collapse when the cores are shared)."""
+        """Simulate the batch in chunks of at most ``batch_size`` samples (``map_chunks``: on
+        the CPU, one chunk per worker thread at a time, each with one torch thread)."""
         workers = self._workers()
         n = -(-len(batch) // self.batch_size)
         n = min(max(len(batch), 1), workers * -(-n // workers))
@@ -279,17 +306,7 @@ class TorchSimulation:
         else:
             cut = np.linspace(0, len(batch), n + 1).round().astype(np.int64)
             chunks = [batch.subset(np.arange(a, b)) for a, b in zip(cut[:-1], cut[1:], strict=True)]
-        if self.device.type != "cpu":
-            return [self._simulate(c) for c in chunks]
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            if workers == 1 or len(chunks) == 1:
-                return [self._simulate(c) for c in chunks]
-            with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
-                return list(pool.map(self._simulate, chunks))
-        finally:
-            torch.set_num_threads(old)
+        return map_chunks(self._simulate, chunks, self.device, workers)
 
     def _simulate(self, batch: SpikeBatch) -> dict[str, Any]:
         """One chunk: the time loop. Everything stays on the device until the end."""

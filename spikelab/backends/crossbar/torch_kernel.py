@@ -34,18 +34,23 @@ path is equal to rounding too (atomic ``index_add_``, cuSPARSE; see the torch ba
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import torch
 
 from ...spikes import SpikeBatch
-from .. import _kernels as K
-from .. import torch_steps as S
 from ..base import RecordSpec
 from ..flat import FlatNetwork
-from ..torch import _DTYPES, _NP_DTYPES, _model_runs, _Run, resolve_device, step_and_record
+from ..torch import (
+    _DTYPES,
+    _NP_DTYPES,
+    _Run,
+    build_runs,
+    map_chunks,
+    resolve_device,
+    step_and_record,
+)
 from ..torch_synapses import DENSE_ABOVE, DelayedWeights, InputSchedule, delayed_weights, density
 from . import kernel as XK
 from .arrays import G_NOISE
@@ -154,18 +159,7 @@ class TorchCrossbarKernel:
         if self._built is None:
             f = self.flat
             kw: dict[str, Any] = {"dtype": _DTYPES[self.dtype], "device": self.device}
-            runs = [
-                _Run(
-                    kind,
-                    lo,
-                    hi,
-                    S.lif_params(f.params, f.n_ref, lo, hi, **kw)
-                    if kind == K.KIND_LIF
-                    else S.izh_params(f.params, lo, hi, **kw),
-                    f.dt,
-                )
-                for kind, lo, hi in _model_runs(f)
-            ]
+            runs = build_runs(f, **kw)
             layers = [device_layer(ly, self.settings, **kw) for ly in self.layers]
             rec = None
             if self.exact:  # the torch backend's "auto": CSR (numba's order) in float64
@@ -181,20 +175,8 @@ class TorchCrossbarKernel:
         cuts = list(range(0, len(batch), self.batch_size)) + [len(batch)]
         spans = zip(cuts[:-1], cuts[1:], strict=True)
         jobs = [(batch.subset(np.arange(a, b)), keys[a:b]) for a, b in spans]
-        if self.device.type != "cpu":
-            parts = [self._simulate(*j) for j in jobs]
-        else:
-            workers = int(self.threads) if self.threads is not None else torch.get_num_threads()
-            old = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                if workers <= 1 or len(jobs) <= 1:
-                    parts = [self._simulate(*j) for j in jobs]
-                else:
-                    with ThreadPoolExecutor(min(workers, len(jobs))) as pool:
-                        parts = list(pool.map(lambda j: self._simulate(*j), jobs))
-            finally:
-                torch.set_num_threads(old)
+        workers = int(self.threads) if self.threads is not None else torch.get_num_threads()
+        parts = map_chunks(lambda j: self._simulate(*j), jobs, self.device, workers)
         if not parts:
             parts = [self._simulate(batch, keys)]
         return XK.KernelOutput(*(np.concatenate(p) for p in zip(*parts, strict=True)))
