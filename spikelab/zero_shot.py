@@ -442,10 +442,11 @@ def _write_folder(
             if "epoch_selection" in metrics:
                 from .zero_shot_trace import plot_epoch_trace
 
+                sel = metrics["epoch_selection"]
                 plot_epoch_trace(
                     [s["epoch_trace"] for s in metrics["per_seed"]],
                     metrics["retrieval"]["seeds"],
-                    {d: metrics["retrieval"][d]["zero_shot"]["chance"] for d in DIRECTIONS},
+                    {d: sel[d]["chance"] for d in DIRECTIONS},
                     tmp / "epoch_trace.png",
                     title=_title(cfg) + ": accuracy after each epoch (test sets)",
                 )

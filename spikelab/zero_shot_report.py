@@ -49,7 +49,8 @@ def chance_levels(query: np.ndarray, gallery: np.ndarray) -> tuple[float, float]
     return retrieval, float(np.mean(np.isin(query, classes)) / len(classes))
 
 
-def _summary(values: list[float], chance: float) -> dict[str, Any]:
+def seed_summary(values: list[float], chance: float) -> dict[str, Any]:
+    """Mean, std (ddof=1), sem and margin over chance of per-seed values in [0, 1]."""
     v = np.asarray(values, dtype=np.float64)
     return {
         "mean": float(v.mean()),
@@ -81,7 +82,7 @@ def retrieval_table(
             }
             for method in METHODS:
                 c = chance if method == "contrastive" else proto_chance
-                row[method] = _summary([s["accuracy"][d][part][method] for s in per_seed], c)
+                row[method] = seed_summary([s["accuracy"][d][part][method] for s in per_seed], c)
             table[d][part] = row
     return table
 

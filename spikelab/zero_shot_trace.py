@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .zero_shot_report import DIRECTIONS, SPLITS
+from .zero_shot_report import DIRECTIONS, SPLITS, seed_summary
 
 REFERENCE_THRESHOLDS = {"in_class": 0.65, "zero_shot": 0.85}
 
@@ -85,18 +85,10 @@ def selections(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _stats(values: list[float]) -> dict[str, Any]:
-    v = np.asarray(values, dtype=np.float64)
-    return {
-        "mean": float(v.mean()),
-        "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-        "per_seed": v.tolist(),
-    }
-
-
 def selection_summary(traces: list[dict[str, Any]], chance: dict[str, float]) -> dict[str, Any]:
-    """Over seeds: mean ± std of each selection rule per direction, the maximum over every
-    seed and epoch, and how many seeds the reference rule would have reported."""
+    """Over seeds: each selection rule per direction summarised as the retrieval table's
+    cells are (mean, std, sem, per_seed, margin over chance), the maximum over every seed
+    and epoch, and how many seeds the reference rule would have reported."""
     per_seed = [selections(t) for t in traces]
     out: dict[str, Any] = {
         "thresholds_of_reference_rule": dict(REFERENCE_THRESHOLDS),
@@ -109,7 +101,7 @@ def selection_summary(traces: list[dict[str, Any]], chance: dict[str, float]) ->
     for d in DIRECTIONS:
         row: dict[str, Any] = {"chance": chance[d]}
         for rule in ("final", "max_over_epochs", "min_over_epochs", "at_best_in_class"):
-            row[rule] = _stats([s[d][rule] for s in per_seed])
+            row[rule] = seed_summary([s[d][rule] for s in per_seed], chance[d])
         row["best_run_and_epoch"] = max(s[d]["max_over_epochs"] for s in per_seed)
         hits = [s[d]["reference_rule"] for s in per_seed]
         row["reference_rule"] = {
