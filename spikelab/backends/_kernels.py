@@ -121,6 +121,32 @@ def init_state(P, pop_start, pop_stop, pop_kind, v, u):
                 u[j] = P[B, j] * P[V_INIT, j]
 
 
+@njit(cache=True, inline="always")
+def step_and_record(
+    t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, dt, spk,
+    bin_steps, counts, raster, record_raster, vrec_idx, vrec,
+):  # fmt: skip
+    """Every population one step on ``I_in = ring[t % L]`` (the per-step synaptic input of
+    all projections, cleared afterwards); the spikes ``spk[:n]`` go into counts (and the
+    raster), the recorded voltages into ``vrec[t]``. Returns n."""
+    I_in = ring[t % L]  # noqa: N806
+    n = 0
+    for p in range(pop_start.shape[0]):
+        if pop_kind[p] == KIND_LIF:
+            n = lif_step(pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, spk, n)
+        else:
+            n = izh_step(pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, dt, spk, n)
+    I_in[:] = 0.0
+    b = t // bin_steps
+    for q in range(n):
+        counts[b, spk[q]] += 1
+        if record_raster:
+            raster[t, spk[q]] = 1
+    for q in range(vrec_idx.shape[0]):
+        vrec[t, q] = v[vrec_idx[q]]
+    return n
+
+
 @njit(cache=True)
 def simulate_sample(
     ev_steps, ev_ch, ev_val, n_steps,
@@ -148,23 +174,11 @@ def simulate_sample(
             e, n_events, t, ev_steps, ev_ch, ev_val, in_dvals, in_indptr, in_indices, in_w, ring, L
         )
         n_syn += s
-        slot = t % L
-        I_in = ring[slot]  # noqa: N806  the per-step synaptic input of all projections
-        n = 0
-        for p in range(pop_start.shape[0]):
-            if pop_kind[p] == KIND_LIF:
-                n = lif_step(pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, spk, n)
-            else:
-                n = izh_step(pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, dt, spk, n)
-        I_in[:] = 0.0
-        b = t // bin_steps
-        for q in range(n):
-            counts[b, spk[q]] += 1
-            if record_raster:
-                raster[t, spk[q]] = 1
+        n = step_and_record(
+            t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, dt, spk,
+            bin_steps, counts, raster, record_raster, vrec_idx, vrec,
+        )  # fmt: skip
         n_spk += n
-        for q in range(vrec_idx.shape[0]):
-            vrec[t, q] = v[vrec_idx[q]]
         n_syn += propagate_split(t, spk, n, rc_dvals, rc_indptr, rc_indices, rc_w, ring, L)
     return n_spk, n_syn
 

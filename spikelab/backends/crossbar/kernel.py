@@ -253,28 +253,13 @@ def simulate_sample(
                     l, in_idx, in_val, n_act, LM, LF, gp, gm, gsum, gf, gi, ring, t, key, ctr,
                     cnt, ecell, scratch_r, scratch_v, acc, var, not exact,
                 )  # fmt: skip
-        slot = t % L
-        I_in = ring[slot]  # noqa: N806  the per-step synaptic input of all projections
-        n_sp = 0  # spk_idx[:n_sp]: neurons that spiked this step, ascending
-        for p in range(pop_start.shape[0]):
-            if pop_kind[p] == K.KIND_LIF:
-                n_sp = K.lif_step(
-                    pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, spk_idx, n_sp
-                )
-            else:
-                n_sp = K.izh_step(
-                    pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, dt, spk_idx, n_sp
-                )
+        # spk_idx[:n_sp]: neurons that spiked this step, ascending
+        n_sp = K.step_and_record(
+            t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, dt, spk_idx,
+            bin_steps, counts, raster, record_raster, vrec_idx, vrec,
+        )  # fmt: skip
         cnt[C_NEURON_UPDATES] += N
-        I_in[:] = 0.0
-        b = t // bin_steps
-        for q in range(n_sp):
-            counts[b, spk_idx[q]] += 1
-            if record_raster:
-                raster[t, spk_idx[q]] = 1
         n_spk += n_sp
-        for q in range(vrec_idx.shape[0]):
-            vrec[t, q] = v[vrec_idx[q]]
         if exact:
             n_syn += K.propagate(t, spk_idx, n_sp, rc_indptr, rc_indices, rc_w, rc_d, ring, L)
         else:
