@@ -86,6 +86,32 @@ def _net(pops: list[Population], n_in: int, projs: list[Projection]) -> Network:
     )
 
 
+def exc_inh_net(
+    rng: np.random.Generator,
+    n_in: int,
+    exc: Population,
+    inh: Population,
+    projs: list[Projection],
+    means: tuple[float, float, float, float],
+    sd: float,
+) -> Network:
+    """``exc`` and ``inh`` with the input projections ``projs`` and weak all-pairs
+    recurrence (exc→exc, exc→inh, inh→exc, inh→inh with the given mean weights, density
+    0.2, no self-connections) at per-synapse delays 1..5."""
+    ne, ni = exc.size, inh.size
+    for (src, tgt, shape), mean in zip(
+        (("exc", "exc", (ne, ne)), ("exc", "inh", (ne, ni)), ("inh", "exc", (ni, ne)),
+         ("inh", "inh", (ni, ni))),
+        means,
+        strict=True,
+    ):  # fmt: skip
+        w = random_csr(rng, shape, 0.2, mean, sd, no_diagonal=src == tgt)
+        projs.append(
+            Projection(source=src, target=tgt, weights=w, delays=random_delays(rng, w, 1, 5))
+        )
+    return _net([exc, inh], n_in, projs)
+
+
 def ff_lif_delta(seed: int = 0) -> Case:
     """Feed-forward LIF, delta synapses (tau_syn = 0), input delay 0, no refractoriness."""
     rng = np.random.default_rng(seed)
@@ -147,21 +173,8 @@ def lif_recurrent_hetero(seed: int = 2) -> Case:
             source="in", target="inh", weights=random_csr(rng, (n_in, ni), 0.3, 4.0, 1.0), delays=1
         ),
     ]
-    for src, tgt, shape, mean in (
-        ("exc", "exc", (ne, ne), 0.4),
-        ("exc", "inh", (ne, ni), 0.6),
-        ("inh", "exc", (ni, ne), -0.8),
-        ("inh", "inh", (ni, ni), -0.3),
-    ):
-        w = random_csr(rng, shape, 0.2, mean, 0.1, no_diagonal=src == tgt)
-        projs.append(
-            Projection(source=src, target=tgt, weights=w, delays=random_delays(rng, w, 1, 5))
-        )
-    net = _net(
-        [Population(name="exc", size=ne, model=exc), Population(name="inh", size=ni, model=inh)],
-        n_in,
-        projs,
-    )
+    pops = Population(name="exc", size=ne, model=exc), Population(name="inh", size=ni, model=inh)
+    net = exc_inh_net(rng, n_in, *pops, projs, (0.4, 0.6, -0.8, -0.3), 0.1)
     return Case(net, poisson_batch(rng, 2, N_STEPS, n_in, 0.04))
 
 
@@ -205,21 +218,8 @@ def izh_recurrent_delays(seed: int = 4) -> Case:
         ),
         Projection(source="in", target="inh", weights=w_in[:, ne:], delays=0),
     ]
-    for src, tgt, shape, mean in (
-        ("exc", "exc", (ne, ne), 0.5),
-        ("exc", "inh", (ne, ni), 0.8),
-        ("inh", "exc", (ni, ne), -1.0),
-        ("inh", "inh", (ni, ni), -0.5),
-    ):
-        w = random_csr(rng, shape, 0.2, mean, 0.2, no_diagonal=src == tgt)
-        projs.append(
-            Projection(source=src, target=tgt, weights=w, delays=random_delays(rng, w, 1, 5))
-        )
-    net = _net(
-        [Population(name="exc", size=ne, model=exc), Population(name="inh", size=ni, model=inh)],
-        n_in,
-        projs,
-    )
+    pops = Population(name="exc", size=ne, model=exc), Population(name="inh", size=ni, model=inh)
+    net = exc_inh_net(rng, n_in, *pops, projs, (0.5, 0.8, -1.0, -0.5), 0.2)
     return Case(net, poisson_batch(rng, 2, N_STEPS, n_in, 0.04))
 
 
