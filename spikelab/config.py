@@ -49,6 +49,19 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# ``[readout]`` defaults of the kinds other than ridge (whose are in DEFAULTS): a config
+# that names one of these kinds starts from its table, not from ridge's.
+READOUT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "hebbian": {
+        "kind": "hebbian",
+        "rule": "three_factor",
+        "epochs": 20,
+        "log1p": True,
+        "standardize": True,
+    },
+}
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
@@ -91,6 +104,9 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown config section(s) {unknown}; known: {sorted(DEFAULTS)}")
     out = copy.deepcopy(DEFAULTS)
+    kind = cfg.get("readout", {}).get("kind") if isinstance(cfg.get("readout"), dict) else None
+    if kind in READOUT_DEFAULTS:
+        out["readout"] = copy.deepcopy(READOUT_DEFAULTS[kind])
     for key, value in cfg.items():
         if isinstance(out.get(key), dict):
             if not isinstance(value, dict):

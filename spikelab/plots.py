@@ -95,3 +95,29 @@ def plot_raster(
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def plot_learning_curve(
+    history: list[dict], path: str | Path, *, test_accuracy: float | None = None, title: str = ""
+) -> Path:
+    """An online readout's learning curve (``HebbianReadout.history_``): training accuracy
+    and the fraction of samples that changed the weights, per epoch; the final test
+    accuracy as a dashed line when given."""
+    epochs = [h["epoch"] for h in history]
+    plt, fig = _figure((6, 3.8))
+    ax = fig.add_subplot(111)
+    ax.plot(epochs, [h["train_accuracy"] for h in history], "o-", ms=3, label="train accuracy")
+    ax.plot(
+        epochs, [h["updated_fraction"] for h in history], "s-", ms=3, label="samples that learned"
+    )
+    if test_accuracy is not None:
+        ax.axhline(test_accuracy, color="k", ls="--", lw=0.8, label="test accuracy (final)")
+    ax.set_xlabel("epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or "online readout")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -7,6 +7,7 @@
                 network.h5     the reservoir (Network.load reads it)
                 confusion.png  test confusion matrix
                 raster.png     spike raster of the first test sample
+                readout_curve.png  learning curve of a readout learned online (kind hebbian)
 
 Everything is written into a temporary sibling folder that is renamed into place at the
 end, so an interrupted run never leaves a half-written results folder.
@@ -77,7 +78,7 @@ def write_results(
     features: Any = None,
 ) -> Path:
     """Write the folder ``cfg['output']['dir']``; replaces an existing one only at the end."""
-    from .plots import plot_confusion, plot_raster
+    from .plots import plot_confusion, plot_learning_curve, plot_raster
 
     out = Path(cfg["output"]["dir"])
     with atomic_folder(out) as tmp:
@@ -98,4 +99,11 @@ def write_results(
             plot_confusion(y_test, pred, tmp / "confusion.png", title=cfg.get("name", ""))
             if raster is not None:
                 plot_raster(raster, tmp / "raster.png")
+            if metrics.get("readout_history"):  # a readout learned online, epoch by epoch
+                plot_learning_curve(
+                    metrics["readout_history"],
+                    tmp / "readout_curve.png",
+                    test_accuracy=metrics.get("test_accuracy"),
+                    title=f"{cfg['readout'].get('rule', '')} readout",
+                )
     return out

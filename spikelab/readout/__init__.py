@@ -1,14 +1,67 @@
 """Readouts trained on reservoir states.
 
-``ContrastiveAligner`` (and the rest of ``spikelab.readout.contrastive``) needs torch and
-is imported on first use, so ``import spikelab.readout`` stays free of torch.
+``LinearReadout`` (ridge / logistic, solved), ``HebbianReadout`` (learned online by a local
+plasticity rule: three-factor, Hebbian or FORCE), ``WhatWhenReadout`` (time-resolved
+what x when predictions after a cue) and ``ContrastiveAligner`` (two modalities into one
+embedding). The contrastive readout needs torch and is imported on
+first use, so ``import spikelab.readout`` stays free of torch.
 """
 
+import inspect
+import warnings
 from typing import Any
 
+from .hebbian import HebbianReadout
 from .linear import LinearReadout, reservoir_features
+from .what_when import WhatWhenReadout
 
-__all__ = ["ContrastiveAligner", "LinearReadout", "reservoir_features"]
+__all__ = [
+    "READOUT_KINDS",
+    "WhatWhenReadout",
+    "ContrastiveAligner",
+    "HebbianReadout",
+    "LinearReadout",
+    "make_readout",
+    "reservoir_features",
+]
+
+# config ``[readout] kind`` -> (class, whether ``kind`` is one of the class's parameters)
+READOUT_KINDS: dict[str, tuple[type, bool]] = {
+    "ridge": (LinearReadout, True),
+    "logistic": (LinearReadout, True),
+    "hebbian": (HebbianReadout, False),
+}
+
+
+def make_readout(params: dict[str, Any], **overrides: Any) -> LinearReadout | HebbianReadout:
+    """The readout a config's ``[readout]`` table describes (``kind`` picks the class)."""
+    params = {**params, **overrides}
+    kind = params.get("kind", "ridge")
+    if kind not in READOUT_KINDS:
+        raise ValueError(f"readout kind must be one of {sorted(READOUT_KINDS)}, got {kind!r}")
+    cls, takes_kind = READOUT_KINDS[kind]
+    if not takes_kind:
+        params.pop("kind")
+    known = _options(cls)
+    foreign = sorted(
+        k for k in set(params) - known if any(k in _options(c) for c, _ in READOUT_KINDS.values())
+    )
+    if foreign:  # e.g. a ridge config's alpha list after --set readout.kind=hebbian
+        warnings.warn(
+            f"readout kind {kind!r} ignores {foreign} (options of another readout kind)",
+            stacklevel=2,
+        )
+        params = {k: v for k, v in params.items() if k not in foreign}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"readout kind {kind!r} has no option(s) {unknown}; its options are {sorted(known)}"
+        )
+    return cls(**params)
+
+
+def _options(cls: type) -> set[str]:
+    return set(inspect.signature(cls).parameters)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,277 @@
+"""Online readouts: the rules against hand computation and closed forms, the classifier's
+contract, and the what x when readout's behaviour (probability, timing, switches)."""
+
+import importlib.util
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import NearestCentroid
+
+from spikelab.readout import HebbianReadout, LinearReadout, WhatWhenReadout, make_readout
+from spikelab.readout.rules import ForceRule, HebbianRule, ThreeFactorRule, make_rule
+from spikelab.readout.traces import exponential_traces
+from spikelab.readout.what_when import bump
+
+
+def separable(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.poisson(2.0, (n, 2, 30)).astype(float)
+    x[np.arange(n), 0, y * 10] += 8.0
+    return x, y
+
+
+# ---- rules --------------------------------------------------------------------------------
+
+
+def test_three_factor_update_by_hand():
+    r = ThreeFactorRule(2, 2, lr=0.5)
+    x = np.array([1.0, 2.0])
+    z = r.update(x, np.array([1.0, 0.0]))
+    assert np.array_equal(z, [0.0, 0.0])  # the readout before the update
+    step = 0.5 / (1 + 4 + 1)  # lr / (|x|^2 + 1)
+    np.testing.assert_allclose(r.W, [[step, 2 * step], [0.0, 0.0]])
+    np.testing.assert_allclose(r.b, [step, 0.0])
+    # second presentation: error 1 - z, z = W x + b
+    z2 = r.update(x, np.array([1.0, 0.0]))
+    np.testing.assert_allclose(z2[0], step * 5 + step)
+    np.testing.assert_allclose(r.W[0], [step, 2 * step] + step * (1 - z2[0]) * x)
+    # without normalisation the step is lr itself
+    r = ThreeFactorRule(2, 1, lr=0.1, normalize=False)
+    r.update(x, np.array([2.0]))
+    np.testing.assert_allclose(r.W, [[0.2, 0.4]])
+
+
+def test_three_factor_gate_threshold_and_decay():
+    x, t = np.array([1.0, -1.0]), np.array([1.0, 1.0])
+    r = ThreeFactorRule(2, 2, lr=1.0, normalize=False)
+    r.update(x, t, gate=np.array([0.0, 1.0]))  # the gate closes unit 0
+    np.testing.assert_allclose(r.W, [[0, 0], [1, -1]])
+    r.update(x, t, gate=False)
+    assert r.n_updates == 1
+    r = ThreeFactorRule(2, 1, lr=1.0, gate_threshold=0.5, normalize=False)
+    r.update(x, np.array([0.4]))  # |error| 0.4 <= 0.5: no learning
+    assert r.n_updates == 0 and not r.W.any()
+    r = ThreeFactorRule(2, 1, lr=0.5, decay=0.2, normalize=False)
+    r.W[:] = [[1.0, 1.0]]
+    r.update(x, np.array([1.0]))  # z = 0, e = 1: W (1 - 0.5 * 0.2) + 0.5 * e * x
+    np.testing.assert_allclose(r.W, [[1.4, 0.4]])
+    r.update(x, np.array([0.5]))  # z = 1.4 - 0.4 + 0.5 = 1.5, e = -1
+    np.testing.assert_allclose(r.W, [[1.4 * 0.9 - 0.5, 0.4 * 0.9 + 0.5]])
+
+
+def test_force_one_pass_is_the_ridge_solution():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 5))
+    y = rng.standard_normal((40, 2))
+    r = ForceRule(5, 2, alpha=3.0)
+    for xi, yi in zip(x, y, strict=True):
+        r.update(xi, yi)
+    xa = np.hstack([x, np.ones((40, 1))])  # the bias is a constant feature, penalised too
+    w = np.linalg.solve(xa.T @ xa + 3.0 * np.eye(6), xa.T @ y).T
+    np.testing.assert_allclose(r.W, w[:, :-1], atol=1e-10)
+    np.testing.assert_allclose(r.b, w[:, -1], atol=1e-10)
+
+
+def test_hebbian_rule_averages_class_inputs():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((30, 4))
+    y = rng.integers(0, 2, 30)
+    r = HebbianRule(4, 2)
+    for xi, yi in zip(x, y, strict=True):
+        r.update(xi, np.eye(2)[yi])
+    for c in (0, 1):
+        mean = x[y == c].mean(axis=0)
+        np.testing.assert_allclose(r.W[c], mean, atol=1e-12)
+        np.testing.assert_allclose(r.b[c], -0.5 * mean @ mean, atol=1e-12)
+
+
+def test_rule_errors_name_the_value():
+    with pytest.raises(ValueError, match="rule must be one of"):
+        make_rule("stdp", 3, 2)
+    with pytest.raises(ValueError, match="takes the options"):
+        make_rule("hebbian", 3, 2, gate_threshold=1.0)
+    with pytest.raises(ValueError, match="lr must be a positive number, got -1"):
+        ThreeFactorRule(3, 2, lr=-1)
+    with pytest.raises(ValueError, match="<= 1"):
+        HebbianRule(3, 2, lr=2.0)
+    with pytest.raises(ValueError, match="max_features=10"):
+        ForceRule(20, 2, max_features=10)
+
+
+# ---- the classifier -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["three_factor", "force", "hebbian"])
+def test_readout_learns_and_follows_contract(rule):
+    x, y = separable()
+    r = HebbianReadout(rule=rule, epochs=5)
+    assert r.fit(x[:100], y[:100]) is r
+    assert r.score(x[100:], y[100:]) >= 0.88
+    assert set(r.classes_) == {0, 1, 2} and r.n_features_in_ == 60
+    assert len(r.history_) == 5 and r.history_[-1]["epoch"] == 5
+    assert clone(r).get_params() == r.get_params()
+    assert r.decision_function(x[:3]).shape == (3, 3)
+
+
+def test_hebbian_rule_is_the_nearest_centroid_classifier():
+    x, y = separable(seed=3)
+    r = HebbianReadout(rule="hebbian", epochs=2).fit(x[:100], y[:100])
+    f = np.log1p(x.reshape(len(x), -1))
+    f = (f - r.mean_) / r.scale_
+    nc = NearestCentroid().fit(f[:100], y[:100])
+    assert np.array_equal(r.predict(x[100:]), nc.predict(f[100:]))
+
+
+def test_three_factor_matches_ridge_on_separable_data_and_gating_saves_updates():
+    x, y = separable(n=300, seed=2)
+    ridge = LinearReadout(alpha=10.0).fit(x[:200], y[:200]).score(x[200:], y[200:])
+    full = HebbianReadout(epochs=10).fit(x[:200], y[:200])
+    gated = HebbianReadout(epochs=10, gate_threshold=0.3).fit(x[:200], y[:200])
+    assert full.score(x[200:], y[200:]) >= ridge - 0.03
+    assert gated.score(x[200:], y[200:]) >= ridge - 0.03
+    assert gated.history_[-1]["updated_fraction"] < 0.5 <= full.history_[-1]["updated_fraction"]
+
+
+def test_same_seed_same_weights_other_seed_other_order():
+    x, y = separable()
+    a = HebbianReadout(epochs=3, seed=4).fit(x, y).rule_.W
+    b = HebbianReadout(epochs=3, seed=4).fit(x, y).rule_.W
+    c = HebbianReadout(epochs=3, seed=5).fit(x, y).rule_.W
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_grid_search_over_the_learning_rate():
+    x, y = separable()
+    search = GridSearchCV(HebbianReadout(epochs=3), {"lr": [0.05, 0.5]}, cv=2).fit(x, y)
+    assert search.best_params_["lr"] in (0.05, 0.5)
+
+
+def test_readout_errors():
+    x, y = separable()
+    with pytest.raises(NotFittedError, match="not fitted"):
+        HebbianReadout().predict(x)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        HebbianReadout(rule="stdp").fit(x, y)
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        HebbianReadout(epochs=0).fit(x, y)
+    with pytest.raises(ValueError, match="labels"):
+        HebbianReadout().fit(x, y[:5])
+    with pytest.raises(ValueError, match=">= 2 classes"):
+        HebbianReadout().fit(x[:3], np.zeros(3))
+    with pytest.raises(ValueError, match="FORCE keeps a 61 x 61 matrix"):
+        HebbianReadout(rule="force", max_features=50).fit(x, y)
+    r = HebbianReadout(epochs=1).fit(x, y)
+    with pytest.raises(ValueError, match="expected 60 features"):
+        r.predict(x[:, :1])
+
+
+def test_make_readout_by_kind():
+    assert isinstance(make_readout({"kind": "ridge", "alpha": 1.0}), LinearReadout)
+    r = make_readout({"kind": "hebbian", "rule": "force", "force_alpha": 5.0})
+    assert isinstance(r, HebbianReadout) and r.force_alpha == 5.0
+    with pytest.warns(UserWarning, match=r"ignores \['alpha'\]"):
+        r = make_readout({"kind": "hebbian", "alpha": [1.0, 10.0]})  # --set kind=hebbian
+    assert isinstance(r, HebbianReadout)
+    with pytest.raises(ValueError, match=r"no option\(s\) \['lrr'\]"):
+        make_readout({"kind": "hebbian", "lrr": 0.1})
+    with pytest.raises(ValueError, match="readout kind must be one of"):
+        make_readout({"kind": "svm"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_readout({"kind": "logistic", "C": 2.0})
+
+
+# ---- time-resolved: what x when -----------------------------------------------------------
+
+T = 200
+BASIS = np.exp(-0.5 * ((np.arange(T)[:, None] - np.linspace(0, T, 25)[None]) / 8.0) ** 2)
+
+
+def noisy(rng):
+    return BASIS + 0.05 * rng.standard_normal(BASIS.shape)
+
+
+def learn(ww, rng, p_a, t_a, t_b, n):
+    for _ in range(n):
+        a = rng.random() < p_a
+        ww.learn_trial(noisy(rng), 0 if a else 1, t_a if a else t_b)
+
+
+def error(ww, p_a, t_a, t_b):
+    ideal = ww.expected(T, np.array([p_a, 1 - p_a]), np.array([t_a, t_b]))
+    return np.linalg.norm(ww.predict(BASIS) - ideal) / np.linalg.norm(ideal)
+
+
+def test_what_when_amplitude_tracks_probability_and_timing():
+    levels = np.linspace(0.1, 0.9, 5)
+    amp = []
+    for p_a in levels:
+        ww = WhatWhenReadout(25, 2, width=10, what_options={"lr": 0.05})
+        learn(ww, np.random.default_rng(0), p_a, 60, 140, 200)
+        y = ww.predict(BASIS)
+        assert abs(int(np.argmax(y[:, 0])) - 60) <= 3 and abs(int(np.argmax(y[:, 1])) - 140) <= 3
+        amp.append(y[60, 0])
+    assert np.corrcoef(levels, amp)[0, 1] > 0.97
+    np.testing.assert_allclose(amp, levels, atol=0.12)
+
+
+def test_three_factor_follows_a_timing_switch_that_force_does_not():
+    errs = {}
+    for rule in ("three_factor", "force"):
+        ww = WhatWhenReadout(25, 2, width=10, rule=rule)
+        rng = np.random.default_rng(1)
+        learn(ww, rng, 0.8, 60, 140, 150)
+        before = error(ww, 0.8, 60, 140)
+        learn(ww, rng, 0.8, 100, 140, 50)  # A now comes later
+        errs[rule] = (before, error(ww, 0.8, 100, 140))
+    assert errs["force"][0] < 0.3 and errs["three_factor"][0] < 0.3  # both learned block 1
+    assert errs["three_factor"][1] < 0.5 * errs["force"][1]
+    assert errs["three_factor"][1] < 0.35
+
+
+def test_what_when_errors_and_bump():
+    assert bump(5, 2, 1.0)[2] == 1.0
+    ww = WhatWhenReadout(3, 2)
+    with pytest.raises(ValueError, match=r"channel must be in \[0, 2\)"):
+        ww.learn_trial(np.zeros((4, 3)), 2, 1)
+    with pytest.raises(ValueError, match="steps, features"):
+        ww.learn_trial(np.zeros(3), 0, 1)
+    with pytest.raises(ValueError, match="rule must be"):
+        WhatWhenReadout(3, 2, rule="hebbian")
+    ww.learn_trial(np.ones((4, 3)), None, None)  # no event: only "what" learns (towards 0)
+    assert ww.when.n_updates == 0
+
+
+def test_exponential_traces_by_hand():
+    c = np.zeros((1, 4, 2))
+    c[0, 0, 0] = 1
+    c[0, 2, 1] = 2
+    r = exponential_traces(c, tau=10.0)
+    d = np.exp(-0.1)
+    np.testing.assert_allclose(r[0, :, 0], [1, d, d * d, d**3], rtol=1e-6)
+    np.testing.assert_allclose(r[0, :, 1], [0, 0, 2, 2 * d], rtol=1e-6)
+    with pytest.raises(ValueError, match="tau and dt must be > 0"):
+        exponential_traces(c, tau=0.0)
+
+
+def test_what_when_example_runs_on_a_small_reservoir(tmp_path):
+    path = Path(__file__).resolve().parents[2] / "examples" / "what_when.py"
+    spec = importlib.util.spec_from_file_location("what_when", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "ww"
+    mod.main([
+        "--trials", "12", "--test-trials", "2", "--per-level", "4", "--block", "5",
+        "--steps", "120", "--read", "20", "--out", str(out),
+    ])  # fmt: skip
+    m = json.loads((out / "metrics.json").read_text())
+    assert len(m["amplitude_vs_probability"]["peak_a"]) == 11
+    assert set(m["test_error"]) == {"three_factor", "force"}
+    assert (out / "what_when.png").exists()
