@@ -84,8 +84,9 @@ from .torch_synapses import (
     density,
 )
 
-_DTYPES = {"float64": torch.float64, "float32": torch.float32}
-_NP_DTYPES = {"float64": np.float64, "float32": np.float32}
+# shared with the crossbar's torch kernel (spikelab.backends.crossbar.torch_kernel)
+TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+NP_DTYPES = {"float64": np.float64, "float32": np.float32}
 _SPARSE = ("auto", "dense", "csr")
 
 Step = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
@@ -120,7 +121,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-class _Run:
+class Run:
     """Consecutive populations of one neuron model: neurons [lo, hi) and their step."""
 
     def __init__(self, kind: int, lo: int, hi: int, params: Any, dt: float) -> None:
@@ -145,10 +146,10 @@ def _voltage(state: Any) -> torch.Tensor:
     return state.lif.v if isinstance(state, S.LIFState) else state.v
 
 
-def build_runs(f: FlatNetwork, **kw: Any) -> list[_Run]:
+def build_runs(f: FlatNetwork, **kw: Any) -> list[Run]:
     """The network's neuron runs with their parameters on ``kw``'s dtype and device."""
     return [
-        _Run(
+        Run(
             kind,
             lo,
             hi,
@@ -182,7 +183,7 @@ def map_chunks(
 
 
 def step_and_record(
-    runs: list[_Run],
+    runs: list[Run],
     states: list[Any],
     i_in: torch.Tensor,
     t: int,
@@ -234,7 +235,7 @@ class TorchSimulation:
             dense = dtype == "float32" and density(flat.recurrent) > DENSE_ABOVE
             sparse = "dense" if dense else "csr"
         self.sparse = sparse  # what is used: "dense" or "csr"
-        self._built: tuple[list[_Run], DelayedWeights | None] | None = None
+        self._built: tuple[list[Run], DelayedWeights | None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -246,11 +247,11 @@ class TorchSimulation:
         state["device"] = resolve_device(state["device"])
         self.__dict__.update(state)
 
-    def _build(self) -> tuple[list[_Run], DelayedWeights | None]:
+    def _build(self) -> tuple[list[Run], DelayedWeights | None]:
         """Parameters and weights on the device (once)."""
         if self._built is None:
             f = self.flat
-            kw = {"dtype": _DTYPES[self.dtype], "device": self.device}
+            kw = {"dtype": TORCH_DTYPES[self.dtype], "device": self.device}
             runs = build_runs(f, **kw)
             rec = delayed_weights(f.recurrent, f.ring_len, sparse=self.sparse == "csr", **kw)
             self._built = (runs, rec)
@@ -313,11 +314,11 @@ class TorchSimulation:
         runs, rec = self._build()
         f, record = self.flat, self.record
         B, T, N, L = len(batch), batch.n_steps, f.n_neurons, f.ring_len  # noqa: N806
-        kw = {"dtype": _DTYPES[self.dtype], "device": self.device}
+        kw = {"dtype": TORCH_DTYPES[self.dtype], "device": self.device}
         ring = torch.zeros(L, N, B, **kw)
         ring_flat = ring.view(-1)
         sched = InputSchedule(
-            batch, f.inputs, L, np_dtype=_NP_DTYPES[self.dtype], device=self.device
+            batch, f.inputs, L, np_dtype=NP_DTYPES[self.dtype], device=self.device
         )
         states = [r.init(B) for r in runs]
         width = record.bin_width(T)
@@ -387,8 +388,8 @@ class TorchBackend:
         threads: int | None = None,
     ) -> None:
         dtype = str(dtype).removeprefix("torch.")
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        if dtype not in TORCH_DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(TORCH_DTYPES)}, got {dtype!r}")
         if sparse not in _SPARSE:
             raise ValueError(f"sparse must be one of {list(_SPARSE)}, got {sparse!r}")
         if batch_size is not None and int(batch_size) < 1:

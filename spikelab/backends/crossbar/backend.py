@@ -113,12 +113,12 @@ def _torch_options(
             f"crossbar kernel='torch' needs {', '.join(missing)}, which is not installed here. "
             f"Install it with: {_BUILTIN['torch'].install}; or use kernel='numba'"
         )
-    from ..torch import _DTYPES, resolve_device
+    from ..torch import TORCH_DTYPES, resolve_device
     from .torch_kernel import SUM_ORDERS, default_device
 
     dtype = str(dtype or "float64").removeprefix("torch.")
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+    if dtype not in TORCH_DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(TORCH_DTYPES)}, got {dtype!r}")
     sum_order = sum_order or "auto"
     if sum_order not in SUM_ORDERS:
         raise ValueError(f"sum_order must be one of {list(SUM_ORDERS)}, got {sum_order!r}")

@@ -43,9 +43,9 @@ from ...spikes import SpikeBatch
 from ..base import RecordSpec
 from ..flat import FlatNetwork
 from ..torch import (
-    _DTYPES,
-    _NP_DTYPES,
-    _Run,
+    NP_DTYPES,
+    TORCH_DTYPES,
+    Run,
     build_runs,
     map_chunks,
     resolve_device,
@@ -143,7 +143,7 @@ class TorchCrossbarKernel:
             sum_order = "sequential" if exact_order else "matmul"
         self.settings = ReadSettings.from_globals(gf, gi, sequential=sum_order == "sequential")
         self.sum_order = "csr" if exact else sum_order  # what computes the synaptic input
-        self._built: tuple[list[_Run], list, DelayedWeights | None] | None = None
+        self._built: tuple[list[Run], list, DelayedWeights | None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -154,11 +154,11 @@ class TorchCrossbarKernel:
         state["device"] = resolve_device(state["device"])
         self.__dict__.update(state)
 
-    def _build(self) -> tuple[list[_Run], list, DelayedWeights | None]:
+    def _build(self) -> tuple[list[Run], list, DelayedWeights | None]:
         """Neuron parameters, device layers and (exact path) recurrent weights, once."""
         if self._built is None:
             f = self.flat
-            kw: dict[str, Any] = {"dtype": _DTYPES[self.dtype], "device": self.device}
+            kw: dict[str, Any] = {"dtype": TORCH_DTYPES[self.dtype], "device": self.device}
             runs = build_runs(f, **kw)
             layers = [device_layer(ly, self.settings, **kw) for ly in self.layers]
             rec = None
@@ -186,12 +186,12 @@ class TorchCrossbarKernel:
         runs, layers, rec = self._build()
         f, record, s = self.flat, self.record, self.settings
         B, T, N, L = len(batch), batch.n_steps, f.n_neurons, f.ring_len  # noqa: N806
-        kw: dict[str, Any] = {"dtype": _DTYPES[self.dtype], "device": self.device}
+        kw: dict[str, Any] = {"dtype": TORCH_DTYPES[self.dtype], "device": self.device}
         ring = torch.zeros(L, N, B, **kw)
         inputs = InputSteps(batch, f.n_inputs, **kw)
         sched = work = None
         if self.exact:
-            np_dtype = _NP_DTYPES[self.dtype]
+            np_dtype = NP_DTYPES[self.dtype]
             sched = InputSchedule(batch, f.inputs, L, np_dtype=np_dtype, device=self.device)
             work = rec.workspace(B) if rec is not None else None
         gen = None
