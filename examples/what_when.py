@@ -19,7 +19,8 @@ Reported (metrics.json, what_when.png):
    t_A on held-out cue-only trials against p(A) (Pearson r; the paper: r = 0.978);
 2. switches: three blocks of 100 trials (t_A 100 -> 180 ms, then p(A) 0.8 -> 0.3); the
    test error (|prediction - p x bump| / |p x bump| on held-out trials) after every
-   5th trial, for the three-factor rule and for FORCE (recursive least squares);
+   5th trial, for the three-factor rule, for FORCE (recursive least squares) and for RLS
+   with a forgetting factor (memory of about 50 trials; non-local like FORCE);
 3. the cosine between each channel's what and when weight vectors.
 
 The reservoir runs once on ``--backend`` (all trials in one batch); learning reuses its
@@ -157,13 +158,18 @@ def main(argv: list[str] | None = None) -> None:
     blocks = [(0.8, t_a1, t_b, args.block), (0.8, t_a2, t_b, args.block)]
     blocks.append((0.3, t_a2, t_b, args.block))
     curves, cosines = {}, {}
-    for rule in ("three_factor", "force"):
-        opts = (WHEN, WHAT) if rule == "three_factor" else (None, None)
-        ww = WhatWhenReadout(args.read, 2, width=width, rule=rule, when_options=opts[0],
-                             what_options=opts[1])  # fmt: skip
-        curves[rule] = train(ww, pool, blocks, np.random.default_rng(args.seed + 20), test,
-                             desc=rule)  # fmt: skip
-        cosines[rule] = [
+    forget = {"forgetting": 1 - 1 / (50 * args.steps)}, {"forgetting": 0.98}  # ~50 trials
+    learners = {  # label: (rule, when options, what options)
+        "three_factor": ("three_factor", WHEN, WHAT),
+        "force": ("force", None, None),
+        "force_forgetting": ("force", *forget),
+    }
+    for label, (rule, when, what) in learners.items():
+        ww = WhatWhenReadout(args.read, 2, width=width, rule=rule, when_options=when,
+                             what_options=what)  # fmt: skip
+        curves[label] = train(ww, pool, blocks, np.random.default_rng(args.seed + 20), test,
+                              desc=label)  # fmt: skip
+        cosines[label] = [
             float(abs(a @ w) / max(np.linalg.norm(a) * np.linalg.norm(w), 1e-300))
             for a, w in zip(ww.what.W, ww.when.W, strict=True)
         ]
@@ -196,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     print("ridge timing error (can the traces keep time?): " + ", ".join(
         f"{k} {v:.2f}" for k, v in cap.items()))  # fmt: skip
     for rule, errs in metrics["test_error"].items():
-        print(f"{rule:13s} " + "  ".join(f"{k} {v:.3f}" for k, v in errs.items()))
+        print(f"{rule:16s} " + "  ".join(f"{k} {v:.3f}" for k, v in errs.items()))
     print(f"results: {out}")
 
 

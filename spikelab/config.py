@@ -52,10 +52,9 @@ DEFAULTS: dict[str, Any] = {
 # ``[readout]`` defaults of the kinds other than ridge (whose are in DEFAULTS): a config
 # that names one of these kinds starts from its table, not from ridge's.
 READOUT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "hebbian": {
-        "kind": "hebbian",
+    "online": {
+        "kind": "online",
         "rule": "three_factor",
-        "epochs": 20,
         "log1p": True,
         "standardize": True,
     },

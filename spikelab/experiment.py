@@ -24,7 +24,7 @@ from .backends.base import RecordSpec
 from .config import resolve
 from .encoding import EventEncoding, count_histogram
 from .network import Network
-from .readout import HebbianReadout, make_readout
+from .readout import OnlineReadout, make_readout
 from .transformer import run_chunked
 
 Log = Callable[[str], None]
@@ -185,8 +185,8 @@ def _baseline(split: Split, bcfg: dict[str, Any], rcfg: dict[str, Any]) -> dict[
     }
     same = make_readout(rcfg)
     try:
-        if isinstance(same, HebbianReadout):
-            same.check_n_features(h_tr.shape[1])
+        if isinstance(same, OnlineReadout):
+            same.check_params(h_tr.shape[1])
     except ValueError as e:
         out["baseline_same_readout_test_accuracy"] = None
         out["baseline_same_readout_note"] = f"not computed: {e}"
@@ -221,6 +221,11 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     seed = int(cfg["seed"])
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    readout = make_readout(cfg["readout"])  # bad readout options fail before any work
+    if isinstance(readout, OnlineReadout):
+        cfg["readout"].setdefault("seed", seed)  # presentation order follows the run's seed
+        readout.set_params(seed=cfg["readout"]["seed"], progress=progress)
+        readout.check_params()
 
     t0 = time.perf_counter()
     split = load_split(cfg["dataset"], seed, log)
@@ -251,11 +256,9 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
     )
     t0 = time.perf_counter()
     bin_steps = cfg["record"].get("bin_steps") or None
-    readout = make_readout(cfg["readout"])  # bad readout options fail before simulating
-    if isinstance(readout, HebbianReadout):
+    if isinstance(readout, OnlineReadout):  # FORCE's size, before simulating
         n_bins = RecordSpec(bin_steps=bin_steps).n_bins(enc.steps_for(0.0))
-        readout.check_n_features(n_bins * net.n_neurons)
-        readout.set_params(progress=progress)
+        readout.check_params(n_bins * net.n_neurons)
     sim = net.compile(backend, dt=enc.dt, record=RecordSpec(bin_steps=bin_steps), **bcfg)
     timings["compile_s"] = time.perf_counter() - t0
     chunk = int(cfg["output"]["chunk_size"])
@@ -276,7 +279,7 @@ def run_experiment(cfg: dict[str, Any], *, progress: bool = True, log: Log = pri
         "test_accuracy": float(np.mean(pred == split.y_test)),
         "train_accuracy": float(readout.score(run_tr.counts, split.y_train)),
     }
-    if isinstance(readout, HebbianReadout):  # learned online: its learning curve
+    if isinstance(readout, OnlineReadout):  # learned online: its learning curve
         metrics["readout_history"] = readout.history_
     else:
         metrics["readout_alpha"] = readout.alpha_

@@ -100,7 +100,7 @@ def plot_raster(
 def plot_learning_curve(
     history: list[dict], path: str | Path, *, test_accuracy: float | None = None, title: str = ""
 ) -> Path:
-    """An online readout's learning curve (``HebbianReadout.history_``): training accuracy
+    """An online readout's learning curve (``OnlineReadout.history_``): training accuracy
     and the fraction of samples that changed the weights, per epoch; the final test
     accuracy as a dashed line when given."""
     epochs = [h["epoch"] for h in history]

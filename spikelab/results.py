@@ -7,7 +7,7 @@
                 network.h5     the reservoir (Network.load reads it)
                 confusion.png  test confusion matrix
                 raster.png     spike raster of the first test sample
-                readout_curve.png  learning curve of a readout learned online (kind hebbian)
+                readout_curve.png  learning curve of a readout learned online (kind online)
 
 Everything is written into a temporary sibling folder that is renamed into place at the
 end, so an interrupted run never leaves a half-written results folder.

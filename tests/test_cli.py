@@ -88,26 +88,42 @@ def test_run_writes_a_complete_results_folder(tiny_data, tmp_path, capsys):
     assert leftovers == []  # written atomically, no temporary folders left
 
 
-def test_run_with_an_online_hebbian_readout(tiny_data, tmp_path):
+def test_run_with_an_online_readout(tiny_data, tmp_path):
     cfg = tmp_path / "tiny.toml"
-    out = tmp_path / "hebb"
+    out = tmp_path / "online"
     cfg.write_text(TINY.format(root=tiny_data, out=out))
-    sets = ["reservoir.n_neurons=27", "readout.kind=hebbian", "readout.epochs=3"]
+    sets = ["reservoir.n_neurons=27", "readout.kind=online", "readout.epochs=3"]
     assert main(["run", str(cfg), "--quiet", *sum((["--set", s] for s in sets), [])]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert [h["epoch"] for h in m["readout_history"]] == [1, 2, 3]
     assert "readout_alpha" not in m and 0.0 <= m["baseline_same_readout_test_accuracy"] <= 1.0
     assert (out / "readout_curve.png").exists()
-    assert 'rule = "three_factor"' in (out / "config.toml").read_text()  # hebbian defaults
+    text = (out / "config.toml").read_text()
+    assert 'rule = "three_factor"' in text and "seed = 0" in text  # online defaults, run seed
 
 
-def test_force_readout_too_large_fails_before_simulating(tiny_data, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        (["readout.rule=force", "readout.max_features=50"], "FORCE keeps a 129 x 129 matrix"),
+        (["readout.lr=-1"], "lr must be a number in (0, 2), got -1"),
+        (["readout.epochs=0"], "epochs must be an integer in [1, inf), got 0"),
+    ],
+)
+def test_bad_online_readout_options_fail_before_simulating(
+    tiny_data, tmp_path, capsys, monkeypatch, sets, message
+):
+    import spikelab.experiment as ex
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("the reservoir was simulated before the readout was checked")
+
+    monkeypatch.setattr(ex, "run_chunked", no_simulation)
     cfg = tmp_path / "tiny.toml"
     cfg.write_text(TINY.format(root=tiny_data, out=tmp_path / "f"))
-    sets = ["readout.kind=hebbian", "readout.rule=force", "readout.max_features=50"]
+    sets = ["readout.kind=online", *sets]
     assert main(["run", str(cfg), "--quiet", *sum((["--set", s] for s in sets), [])]) == 2
-    err = capsys.readouterr().err
-    assert "FORCE keeps a 129 x 129 matrix" in err and not (tmp_path / "f").exists()
+    assert message in capsys.readouterr().err and not (tmp_path / "f").exists()
 
 
 def test_run_errors_are_clear(tmp_path, capsys):

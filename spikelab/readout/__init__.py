@@ -1,7 +1,7 @@
 """Readouts trained on reservoir states.
 
-``LinearReadout`` (ridge / logistic, solved), ``HebbianReadout`` (learned online by a local
-plasticity rule: three-factor, Hebbian or FORCE), ``WhatWhenReadout`` (time-resolved
+``LinearReadout`` (ridge / logistic, solved), ``OnlineReadout`` (learned online by a
+plasticity rule: three-factor, Hebbian / instar or FORCE), ``WhatWhenReadout`` (time-resolved
 what x when predictions after a cue) and ``ContrastiveAligner`` (two modalities into one
 embedding). The contrastive readout needs torch and is imported on
 first use, so ``import spikelab.readout`` stays free of torch.
@@ -11,16 +11,16 @@ import inspect
 import warnings
 from typing import Any
 
-from .hebbian import HebbianReadout
 from .linear import LinearReadout, reservoir_features
+from .online import OnlineReadout
 from .what_when import WhatWhenReadout
 
 __all__ = [
     "READOUT_KINDS",
     "WhatWhenReadout",
     "ContrastiveAligner",
-    "HebbianReadout",
     "LinearReadout",
+    "OnlineReadout",
     "make_readout",
     "reservoir_features",
 ]
@@ -29,11 +29,11 @@ __all__ = [
 READOUT_KINDS: dict[str, tuple[type, bool]] = {
     "ridge": (LinearReadout, True),
     "logistic": (LinearReadout, True),
-    "hebbian": (HebbianReadout, False),
+    "online": (OnlineReadout, False),
 }
 
 
-def make_readout(params: dict[str, Any], **overrides: Any) -> LinearReadout | HebbianReadout:
+def make_readout(params: dict[str, Any], **overrides: Any) -> LinearReadout | OnlineReadout:
     """The readout a config's ``[readout]`` table describes (``kind`` picks the class)."""
     params = {**params, **overrides}
     kind = params.get("kind", "ridge")
@@ -46,9 +46,12 @@ def make_readout(params: dict[str, Any], **overrides: Any) -> LinearReadout | He
     foreign = sorted(
         k for k in set(params) - known if any(k in _options(c) for c, _ in READOUT_KINDS.values())
     )
-    if foreign:  # e.g. a ridge config's alpha list after --set readout.kind=hebbian
+    if foreign:  # e.g. a ridge config's alpha list after --set readout.kind=online
+        hint = (
+            " (FORCE's penalty is force_alpha)" if "alpha" in foreign and kind == "online" else ""
+        )
         warnings.warn(
-            f"readout kind {kind!r} ignores {foreign} (options of another readout kind)",
+            f"readout kind {kind!r} ignores {foreign} (options of another readout kind){hint}",
             stacklevel=2,
         )
         params = {k: v for k, v in params.items() if k not in foreign}

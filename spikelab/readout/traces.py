@@ -11,7 +11,8 @@ def exponential_traces(counts: np.ndarray, tau: float, dt: float = 1.0) -> np.nd
     """``r[t] = exp(-dt / tau) * r[t - 1] + s[t]`` along axis -2 of ``counts``
     ([..., steps, neurons], spikes per step, e.g. a Recording's counts with bin_steps=1).
 
-    tau, dt : trace time constant and step (ms). Returns float32, same shape, r[-1] = 0.
+    tau, dt : trace time constant and step (ms). Returns float32, same shape; the trace
+    before the first step is 0.
     """
     counts = np.asarray(counts)
     if counts.ndim < 2:

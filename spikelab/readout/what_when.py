@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rules import OnlineRule, make_rule
+from .rules import OnlineRule, check_number, make_rule
 
 __all__ = ["WhatWhenReadout", "bump"]
 
@@ -42,7 +42,9 @@ def bump(n_steps: int, center: float, width: float) -> np.ndarray:
 
 class WhatWhenReadout:
     """Per-channel what x when readouts learned by an online rule (``three_factor`` or
-    ``force``; ``when_options`` / ``what_options`` go to the rule, e.g. ``lr``).
+    ``force``; ``when_options`` / ``what_options`` go to the rule, e.g. ``lr``). With
+    ``force`` the when readouts keep one P per channel (each channel learns on its own
+    trials only, so a shared P would not be least squares per channel).
 
     width : s.d. of the timing target (steps).
     """
@@ -59,24 +61,26 @@ class WhatWhenReadout:
     ) -> None:
         if rule not in ("three_factor", "force"):
             raise ValueError(f"rule must be 'three_factor' or 'force', got {rule!r}")
-        if width <= 0:
-            raise ValueError(f"width must be > 0 steps, got {width}")
-        self.n_channels, self.width, self.rule = int(n_channels), float(width), rule
-        self.when: OnlineRule = make_rule(rule, n_features, n_channels, **(when_options or {}))
+        self.width = check_number("width", width, lo=0, lo_open=True)
+        self.n_channels = check_number("n_channels", n_channels, lo=1, integer=True)
+        self.n_features = check_number("n_features", n_features, lo=1, integer=True)
+        self.rule = rule
+        when = dict(when_options or {})
+        if rule == "force":
+            when.setdefault("per_output", True)
+        self.when: OnlineRule = make_rule(rule, n_features, n_channels, **when)
         self.what: OnlineRule = make_rule(rule, n_features, n_channels, **(what_options or {}))
 
     def learn_trial(self, x: np.ndarray, channel: int | None, step: float | None) -> None:
         """One training trial: features ``x`` [steps, features]; the event of ``channel``
         at ``step`` (``channel=None``: no event; only the what readouts learn)."""
-        x = np.asarray(x, dtype=float)
-        if x.ndim != 2:
-            raise ValueError(f"x must be [steps, features], got shape {x.shape}")
+        x = self._features(x)
         target = np.zeros(self.n_channels)
         if channel is not None:
-            if not 0 <= channel < self.n_channels:
-                raise ValueError(f"channel must be in [0, {self.n_channels}), got {channel}")
+            channel = check_number("channel", channel, lo=0, hi=self.n_channels - 1, integer=True)
             if step is None:
-                raise ValueError("an event needs its step")
+                raise ValueError("an event needs its step (the event's time step in the trial)")
+            step = check_number("step", step)
             target[channel] = 1.0
             timing = bump(len(x), step, self.width)
             gate = target.copy()  # G(t): only the channel that occurred learns its timing
@@ -86,8 +90,18 @@ class WhatWhenReadout:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted event profile [steps, channels]: what x when."""
-        x = np.asarray(x, dtype=float)
+        x = self._features(x)
         return self.what.output(x.mean(axis=0))[None, :] * self.when.output(x)
+
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(
+                f"x must be [steps, {self.n_features} features] (one trial), got shape {x.shape}"
+            )
+        if not np.isfinite(x).all():
+            raise ValueError("x holds NaN or infinite values")
+        return x
 
     def expected(self, n_steps: int, probabilities: np.ndarray, steps: np.ndarray) -> np.ndarray:
         """The ideal prediction [steps, channels]: probability x bump at the latency."""

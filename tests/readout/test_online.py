@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import NearestCentroid
 
-from spikelab.readout import HebbianReadout, LinearReadout, WhatWhenReadout, make_readout
+from spikelab.readout import LinearReadout, OnlineReadout, WhatWhenReadout, make_readout
 from spikelab.readout.rules import ForceRule, HebbianRule, ThreeFactorRule, make_rule
 from spikelab.readout.traces import exponential_traces
 from spikelab.readout.what_when import bump
@@ -92,17 +92,44 @@ def test_hebbian_rule_averages_class_inputs():
         np.testing.assert_allclose(r.b[c], -0.5 * mean @ mean, atol=1e-12)
 
 
+def test_hebbian_gate_is_a_mask_and_force_forgets():
+    x = np.array([2.0, -1.0])
+    r = HebbianRule(2, 2)
+    r.update(x, np.array([1.0, 1.0]), gate=np.array([0.5, 0.0]))
+    np.testing.assert_allclose(r.W, [[2.0, -1.0], [0.0, 0.0]])  # the mean, not 2x; unit 1 off
+    # RLS with forgetting weighs recent presentations more: after a switch of the target
+    # it lands nearer the new value than classic FORCE
+    fits = {}
+    for lam in (1.0, 0.9):
+        f = ForceRule(1, 1, alpha=1e-3, forgetting=lam)
+        for t in [0.0] * 50 + [1.0] * 10:
+            f.update(np.array([1.0]), np.array([t]))
+        fits[lam] = f.output(np.array([1.0]))[0]
+    assert fits[1.0] < 0.3 < 0.6 < fits[0.9]
+
+
 def test_rule_errors_name_the_value():
     with pytest.raises(ValueError, match="rule must be one of"):
         make_rule("stdp", 3, 2)
-    with pytest.raises(ValueError, match="takes the options"):
+    with pytest.raises(ValueError, match=r"takes the options \['lr'\]; \['gate_threshold'\]"):
         make_rule("hebbian", 3, 2, gate_threshold=1.0)
-    with pytest.raises(ValueError, match="lr must be a positive number, got -1"):
+    with pytest.raises(ValueError, match=r"lr must be a number in \(0, 2\), got -1"):
         ThreeFactorRule(3, 2, lr=-1)
-    with pytest.raises(ValueError, match="<= 1"):
+    with pytest.raises(ValueError, match=r"lr must be a number in \(0, 2\), got 2.0"):
+        ThreeFactorRule(3, 2, lr=2.0)  # the normalised step diverges from 2 on
+    with pytest.raises(ValueError, match="got '0.1'"):
+        ThreeFactorRule(3, 2, lr="0.1")
+    with pytest.raises(ValueError, match="normalize must be true or false, got 'false'"):
+        ThreeFactorRule(3, 2, normalize="false")
+    with pytest.raises(ValueError, match="lr \\* decay must be < 1"):
+        ThreeFactorRule(3, 2, lr=1.0, decay=1.0)
+    with pytest.raises(ValueError, match=r"in \(0, 1\]"):
         HebbianRule(3, 2, lr=2.0)
     with pytest.raises(ValueError, match="max_features=10"):
         ForceRule(20, 2, max_features=10)
+    ForceRule(10, 2, max_features=10)  # exactly max_features is allowed
+    with pytest.raises(ValueError, match=r"forgetting must be a number in \(0, 1\]"):
+        ForceRule(3, 2, forgetting=1.5)
 
 
 # ---- the classifier -----------------------------------------------------------------------
@@ -111,18 +138,53 @@ def test_rule_errors_name_the_value():
 @pytest.mark.parametrize("rule", ["three_factor", "force", "hebbian"])
 def test_readout_learns_and_follows_contract(rule):
     x, y = separable()
-    r = HebbianReadout(rule=rule, epochs=5)
-    assert r.fit(x[:100], y[:100]) is r
-    assert r.score(x[100:], y[100:]) >= 0.88
+    r = OnlineReadout(rule=rule, epochs=3)
+    seen = []
+    assert r.fit(x[:100], y[:100], on_epoch=seen.append) is r
+    assert r.score(x[100:], y[100:]) >= 0.9
     assert set(r.classes_) == {0, 1, 2} and r.n_features_in_ == 60
-    assert len(r.history_) == 5 and r.history_[-1]["epoch"] == 5
-    assert clone(r).get_params() == r.get_params()
+    assert [h["epoch"] for h in r.history_] == [1, 2, 3] and seen == r.history_
+    c = clone(r)
+    assert c.get_params() == r.get_params() and not hasattr(c, "rule_")  # unfitted copy
     assert r.decision_function(x[:3]).shape == (3, 3)
+
+
+def test_default_epochs_per_rule_and_force_epochs_shrink_the_penalty():
+    x, y = separable()
+    assert len(OnlineReadout().fit(x, y).history_) == 20
+    assert len(OnlineReadout(rule="hebbian").fit(x, y).history_) == 1
+    one = OnlineReadout(rule="force", force_alpha=6.0, log1p=False, standardize=False)
+    three = OnlineReadout(rule="force", force_alpha=18.0, epochs=3, log1p=False,
+                          standardize=False)  # fmt: skip
+    # k passes with alpha equal one pass over the data repeated k times: ridge, alpha / k
+    w1, w3 = one.fit(x, y).rule_.W, three.fit(x, y).rule_.W
+    np.testing.assert_allclose(w1, w3, atol=1e-8)
+
+
+def test_two_classes_give_one_decision_column_as_in_sklearn():
+    x, y = separable()
+    keep = y < 2
+    r = OnlineReadout(epochs=3).fit(x[keep], y[keep])
+    d = r.decision_function(x[keep])
+    assert d.shape == (keep.sum(),)
+    assert np.array_equal(r.predict(x[keep]), np.where(d > 0, 1, 0))
+
+
+def test_partial_fit_is_one_pass_at_a_time():
+    x, y = separable()
+    a = OnlineReadout(seed=3)
+    with pytest.raises(ValueError, match="needs classes"):
+        a.partial_fit(x, y)
+    a.partial_fit(x, y, classes=[0, 1, 2]).partial_fit(x, y)
+    b = OnlineReadout(epochs=2, seed=3).fit(x, y)
+    np.testing.assert_allclose(a.rule_.W, b.rule_.W)  # two passes, same order
+    with pytest.raises(ValueError, match=r"labels \[7\] are not among"):
+        a.partial_fit(x[:2], np.array([7, 0]))
 
 
 def test_hebbian_rule_is_the_nearest_centroid_classifier():
     x, y = separable(seed=3)
-    r = HebbianReadout(rule="hebbian", epochs=2).fit(x[:100], y[:100])
+    r = OnlineReadout(rule="hebbian", epochs=2).fit(x[:100], y[:100])
     f = np.log1p(x.reshape(len(x), -1))
     f = (f - r.mean_) / r.scale_
     nc = NearestCentroid().fit(f[:100], y[:100])
@@ -132,8 +194,8 @@ def test_hebbian_rule_is_the_nearest_centroid_classifier():
 def test_three_factor_matches_ridge_on_separable_data_and_gating_saves_updates():
     x, y = separable(n=300, seed=2)
     ridge = LinearReadout(alpha=10.0).fit(x[:200], y[:200]).score(x[200:], y[200:])
-    full = HebbianReadout(epochs=10).fit(x[:200], y[:200])
-    gated = HebbianReadout(epochs=10, gate_threshold=0.3).fit(x[:200], y[:200])
+    full = OnlineReadout(epochs=10).fit(x[:200], y[:200])
+    gated = OnlineReadout(epochs=10, gate_threshold=0.3).fit(x[:200], y[:200])
     assert full.score(x[200:], y[200:]) >= ridge - 0.03
     assert gated.score(x[200:], y[200:]) >= ridge - 0.03
     assert gated.history_[-1]["updated_fraction"] < 0.5 <= full.history_[-1]["updated_fraction"]
@@ -141,46 +203,74 @@ def test_three_factor_matches_ridge_on_separable_data_and_gating_saves_updates()
 
 def test_same_seed_same_weights_other_seed_other_order():
     x, y = separable()
-    a = HebbianReadout(epochs=3, seed=4).fit(x, y).rule_.W
-    b = HebbianReadout(epochs=3, seed=4).fit(x, y).rule_.W
-    c = HebbianReadout(epochs=3, seed=5).fit(x, y).rule_.W
+    a = OnlineReadout(epochs=3, seed=4).fit(x, y).rule_.W
+    b = OnlineReadout(epochs=3, seed=4).fit(x, y).rule_.W
+    c = OnlineReadout(epochs=3, seed=5).fit(x, y).rule_.W
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
-def test_grid_search_over_the_learning_rate():
+def test_grid_search_prefers_the_stable_learning_rate():
+    x, y = separable(n=300)
+    search = GridSearchCV(OnlineReadout(epochs=3), {"lr": [0.1, 1.95]}, cv=2).fit(x, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert search.best_params_["lr"] == 0.1 and scores[0] > scores[1] + 0.05
+
+
+def test_bad_values_fail_clearly_and_divergence_is_an_error():
     x, y = separable()
-    search = GridSearchCV(HebbianReadout(epochs=3), {"lr": [0.05, 0.5]}, cv=2).fit(x, y)
-    assert search.best_params_["lr"] in (0.05, 0.5)
+    bad = x.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        OnlineReadout().fit(bad, y)
+    r = OnlineReadout(epochs=1).fit(x, y)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        r.predict(bad)
+    with pytest.raises(ValueError, match="log1p needs features > -1"):
+        OnlineReadout().fit(x - 5, y)
+    with pytest.raises(FloatingPointError, match="diverged in epoch [12]"):
+        OnlineReadout(lr=10.0, normalize=False, epochs=3).fit(x, y)
+    for params, msg in [
+        ({"epochs": 2.5}, "epochs must be an integer"),
+        ({"epochs": True}, "epochs must be an integer"),
+        ({"seed": -5}, "seed must be an integer"),
+        ({"lr": "0.1"}, "lr must be a number"),
+        ({"log1p": "yes"}, "log1p must be true or false"),
+        ({"gate_threshold": None}, "gate_threshold must be a number"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            OnlineReadout(**params).check_params()
 
 
 def test_readout_errors():
     x, y = separable()
     with pytest.raises(NotFittedError, match="not fitted"):
-        HebbianReadout().predict(x)
+        OnlineReadout().predict(x)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        OnlineReadout().decision_function(x)
     with pytest.raises(ValueError, match="rule must be one of"):
-        HebbianReadout(rule="stdp").fit(x, y)
-    with pytest.raises(ValueError, match="epochs must be >= 1"):
-        HebbianReadout(epochs=0).fit(x, y)
+        OnlineReadout(rule="stdp").fit(x, y)
+    with pytest.raises(ValueError, match=r"epochs must be an integer in \[1, inf\), got 0"):
+        OnlineReadout(epochs=0).fit(x, y)
     with pytest.raises(ValueError, match="labels"):
-        HebbianReadout().fit(x, y[:5])
+        OnlineReadout().fit(x, y[:5])
     with pytest.raises(ValueError, match=">= 2 classes"):
-        HebbianReadout().fit(x[:3], np.zeros(3))
-    with pytest.raises(ValueError, match="FORCE keeps a 61 x 61 matrix"):
-        HebbianReadout(rule="force", max_features=50).fit(x, y)
-    r = HebbianReadout(epochs=1).fit(x, y)
+        OnlineReadout().fit(x[:3], np.zeros(3))
+    with pytest.raises(ValueError, match="FORCE keeps a 61 x 61 matrix for 60 features"):
+        OnlineReadout(rule="force", max_features=50).fit(x, y)
+    r = OnlineReadout(epochs=1).fit(x, y)
     with pytest.raises(ValueError, match="expected 60 features"):
         r.predict(x[:, :1])
 
 
 def test_make_readout_by_kind():
     assert isinstance(make_readout({"kind": "ridge", "alpha": 1.0}), LinearReadout)
-    r = make_readout({"kind": "hebbian", "rule": "force", "force_alpha": 5.0})
-    assert isinstance(r, HebbianReadout) and r.force_alpha == 5.0
-    with pytest.warns(UserWarning, match=r"ignores \['alpha'\]"):
-        r = make_readout({"kind": "hebbian", "alpha": [1.0, 10.0]})  # --set kind=hebbian
-    assert isinstance(r, HebbianReadout)
+    r = make_readout({"kind": "online", "rule": "force", "force_alpha": 5.0})
+    assert isinstance(r, OnlineReadout) and r.force_alpha == 5.0
+    with pytest.warns(UserWarning, match=r"ignores \['alpha'\].*force_alpha"):
+        r = make_readout({"kind": "online", "alpha": [1.0, 10.0]})  # --set kind=online
+    assert isinstance(r, OnlineReadout)
     with pytest.raises(ValueError, match=r"no option\(s\) \['lrr'\]"):
-        make_readout({"kind": "hebbian", "lrr": 0.1})
+        make_readout({"kind": "online", "lrr": 0.1})
     with pytest.raises(ValueError, match="readout kind must be one of"):
         make_readout({"kind": "svm"})
     with warnings.catch_warnings():
@@ -236,13 +326,30 @@ def test_three_factor_follows_a_timing_switch_that_force_does_not():
     assert errs["three_factor"][1] < 0.35
 
 
+def test_force_what_when_keeps_one_p_per_channel():
+    ww = WhatWhenReadout(25, 2, width=10, rule="force")
+    assert ww.when.P.shape == (2, 26, 26) and ww.what.P.shape == (26, 26)
+    rng = np.random.default_rng(2)
+    ww.learn_trial(noisy(rng), 0, 60)
+    assert np.array_equal(ww.when.P[1], np.eye(26))  # channel 1 has not learned yet
+    assert ww.when.W[1].any() == 0 and ww.when.W[0].any()
+
+
 def test_what_when_errors_and_bump():
     assert bump(5, 2, 1.0)[2] == 1.0
     ww = WhatWhenReadout(3, 2)
-    with pytest.raises(ValueError, match=r"channel must be in \[0, 2\)"):
+    with pytest.raises(ValueError, match=r"channel must be an integer in \[0, 1\], got 2"):
         ww.learn_trial(np.zeros((4, 3)), 2, 1)
-    with pytest.raises(ValueError, match="steps, features"):
+    with pytest.raises(ValueError, match="channel must be an integer .* got True"):
+        ww.learn_trial(np.zeros((4, 3)), True, 1)
+    with pytest.raises(ValueError, match="step must be a number"):
+        ww.learn_trial(np.zeros((4, 3)), 0, float("nan"))
+    with pytest.raises(ValueError, match=r"\[steps, 3 features\]"):
         ww.learn_trial(np.zeros(3), 0, 1)
+    with pytest.raises(ValueError, match=r"\[steps, 3 features\]"):
+        ww.predict(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="width must be"):
+        WhatWhenReadout(3, 2, width=float("nan"))
     with pytest.raises(ValueError, match="rule must be"):
         WhatWhenReadout(3, 2, rule="hebbian")
     ww.learn_trial(np.ones((4, 3)), None, None)  # no event: only "what" learns (towards 0)
@@ -273,5 +380,5 @@ def test_what_when_example_runs_on_a_small_reservoir(tmp_path):
     ])  # fmt: skip
     m = json.loads((out / "metrics.json").read_text())
     assert len(m["amplitude_vs_probability"]["peak_a"]) == 11
-    assert set(m["test_error"]) == {"three_factor", "force"}
+    assert set(m["test_error"]) == {"three_factor", "force", "force_forgetting"}
     assert (out / "what_when.png").exists()
