@@ -152,16 +152,7 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"need samples of >= 2 classes to train a classifier, got {y[:1]}")
-        self.check_params(x.shape[1])
-        self.n_features_in_ = x.shape[1]
-        self.mean_ = x.mean(axis=0) if self.standardize else np.zeros(x.shape[1])
-        std = x.std(axis=0) if self.standardize else np.ones(x.shape[1])
-        self.scale_ = np.where(std > 0, std, 1.0)
-        self.rule_: OnlineRule = make_rule(
-            self.rule, x.shape[1], len(self.classes_), **self._rule_options()
-        )
-        self._rng = np.random.default_rng(self.seed)
-        self.history_: list[dict[str, Any]] = []
+        self._start(x)
         epochs = _DEFAULT_EPOCHS[self.rule] if self.epochs is None else int(self.epochs)
         from tqdm.auto import tqdm
 
@@ -187,16 +178,7 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
             self.classes_ = np.unique(np.asarray(classes))
             if len(self.classes_) < 2:
                 raise ValueError(f"need >= 2 classes, got {list(self.classes_)}")
-            self.check_params(x.shape[1])
-            self.n_features_in_ = x.shape[1]
-            self.mean_ = x.mean(axis=0) if self.standardize else np.zeros(x.shape[1])
-            std = x.std(axis=0) if self.standardize and len(x) > 1 else np.ones(x.shape[1])
-            self.scale_ = np.where(std > 0, std, 1.0)
-            self.rule_ = make_rule(
-                self.rule, x.shape[1], len(self.classes_), **self._rule_options()
-            )
-            self._rng = np.random.default_rng(self.seed)
-            self.history_ = []
+            self._start(x)
         x = self._check(X)
         y = np.asarray(y)
         unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
@@ -204,6 +186,20 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
             raise ValueError(f"labels {unknown} are not among classes {list(self.classes_)}")
         self._epoch(x, np.searchsorted(self.classes_, y), None)
         return self
+
+    def _start(self, x: np.ndarray) -> None:
+        """Fresh state for features ``x`` (after log1p) and ``classes_``: the preprocessing
+        statistics, zero weights, the presentation-order generator, an empty history."""
+        self.check_params(x.shape[1])
+        self.n_features_in_ = x.shape[1]
+        self.mean_ = x.mean(axis=0) if self.standardize else np.zeros(x.shape[1])
+        std = x.std(axis=0) if self.standardize else np.ones(x.shape[1])
+        self.scale_ = np.where(std > 0, std, 1.0)
+        self.rule_: OnlineRule = make_rule(
+            self.rule, x.shape[1], len(self.classes_), **self._rule_options()
+        )
+        self._rng = np.random.default_rng(self.seed)
+        self.history_: list[dict[str, Any]] = []
 
     def _epoch(self, x: np.ndarray, y_idx: np.ndarray, on_epoch: Callable | None) -> None:
         targets = np.eye(len(self.classes_))[y_idx]
