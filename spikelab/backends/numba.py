@@ -18,6 +18,7 @@ from ..spikes import SpikeBatch, SpikeTrains
 from . import _kernels as K
 from .base import Recording, RecordSpec
 from .flat import FlatNetwork, flatten
+from .numba_stepper import NumbaStepper
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -114,6 +115,11 @@ class NumbaSimulation:
             numba.set_num_threads(old)
         wall = time.perf_counter() - t0
         return dense_recording(f, self.record, T, counts, raster, vrec, n_spk, n_syn, wall)
+
+    def stepper(self) -> NumbaStepper:
+        """One sample, step by step, for closed loops (readout feedback, online learning):
+        see :mod:`spikelab.backends.numba_stepper`. Same arithmetic as ``run``."""
+        return NumbaStepper(self.flat, self.splits, _DTYPES[self.dtype])
 
 
 class NumbaBackend:
