@@ -108,6 +108,7 @@ def test_run_with_an_online_readout(tiny_data, tmp_path):
         (["readout.rule=force", "readout.max_features=50"], "FORCE keeps a 129 x 129 matrix"),
         (["readout.lr=-1"], "lr must be a number in (0, 2), got -1"),
         (["readout.epochs=0"], "epochs must be an integer in [1, inf), got 0"),
+        (["readout.normalize=False"], "normalize must be true or false, got 'False'"),
     ],
 )
 def test_bad_online_readout_options_fail_before_simulating(
@@ -124,6 +125,16 @@ def test_bad_online_readout_options_fail_before_simulating(
     sets = ["readout.kind=online", *sets]
     assert main(["run", str(cfg), "--quiet", *sum((["--set", s] for s in sets), [])]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "f").exists()
+
+
+def test_a_diverging_online_readout_is_a_clear_error(tiny_data, tmp_path, capsys):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY.format(root=tiny_data, out=tmp_path / "d"))
+    sets = ["readout.kind=online", "readout.normalize=false", "readout.lr=1000"]
+    assert main(["run", str(cfg), "--quiet", *sum((["--set", s] for s in sets), [])]) == 2
+    err = capsys.readouterr().err
+    assert "diverged" in err and "lower lr" in err and "Traceback" not in err
+    assert not (tmp_path / "d").exists()
 
 
 def test_run_errors_are_clear(tmp_path, capsys):

@@ -6,8 +6,9 @@ advances every neuron by one step and returns the indices of the neurons that sp
 that a caller can compute a readout from them and feed it back as the next step's input
 (FORCE with feedback, closed-loop control, online learning). The arithmetic is the
 reference kernel's (``spikelab.backends._kernels``): stepping a sample through gives the
-same spikes, bit for bit, as ``sim.run`` on the batch with the same input values in
-channel order (tested).
+same spikes, voltages and counters, bit for bit, as ``sim.run`` on the batch with the same
+input values (tested). Input values are rounded to float32 first, as a ``SpikeBatch``
+stores them.
 
     st = net.compile("numba", dt=1.0, record=RecordSpec()).stepper()
     for t in range(T):
@@ -51,8 +52,9 @@ class NumbaStepper:
     """One sample simulated step by step (float64 or float32, as compiled).
 
     ``step(inputs)`` -> indices of the neurons that spiked this step (int64, ascending
-    within a population). ``v`` and ``u`` are the membrane state after the last step
-    (mV; views, do not write), ``t`` the number of steps taken, ``n_spikes`` and
+    within a population). ``v`` and ``u`` are the live membrane state after the last step
+    (mV; read them, or copy them to keep them: writing changes the simulation, and
+    ``reset()`` replaces the arrays), ``t`` the number of steps taken, ``n_spikes`` and
     ``n_synaptic_events`` the counters so far. ``reset()`` starts a new sample.
     """
 
@@ -98,8 +100,14 @@ class NumbaStepper:
                     f"inputs must have one value per input channel, shape ({f.n_inputs},), "
                     f"got {x.shape}"
                 )
+            if x.dtype.kind not in "biuf":
+                raise ValueError(f"inputs must be real numbers, got dtype {x.dtype}")
+            with np.errstate(over="ignore"):
+                x = x.astype(np.float32)  # as a SpikeBatch stores event values
             if not np.isfinite(x).all():
-                raise ValueError("inputs hold NaN or infinite values")
+                raise ValueError(
+                    "inputs hold NaN or infinite values (or values beyond float32's range)"
+                )
             channels = np.flatnonzero(x).astype(np.int64)
             values = x[channels].astype(self._dtype)
         n, n_syn = _step(

@@ -37,6 +37,11 @@ def make_readout(params: dict[str, Any], **overrides: Any) -> LinearReadout | On
     """The readout a config's ``[readout]`` table describes (``kind`` picks the class)."""
     params = {**params, **overrides}
     kind = params.get("kind", "ridge")
+    if kind == "hebbian":
+        raise ValueError(
+            'readout kind "hebbian" is now kind "online" with rule "hebbian" (or '
+            '"three_factor", "force"); see docs/readouts.md'
+        )
     if kind not in READOUT_KINDS:
         raise ValueError(f"readout kind must be one of {sorted(READOUT_KINDS)}, got {kind!r}")
     cls, takes_kind = READOUT_KINDS[kind]

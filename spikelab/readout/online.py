@@ -18,6 +18,8 @@ prediction is the class of the largest readout.
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -61,7 +63,8 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         refuse more than max_features features.
     log1p, standardize : feature preprocessing, as for the linear readout (log1p needs
         features > -1, e.g. spike counts).
-    seed : presentation order (a numpy Generator; same seed, same weights).
+    seed : an int >= 0, the seed of the numpy Generator that draws the presentation
+        order (same seed, same weights).
     progress : a tqdm bar over epochs.
 
     After ``fit``: ``classes_``, ``n_features_in_``, ``rule_`` (the trained rule, with
@@ -115,6 +118,16 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         for name in ("log1p", "standardize", "progress"):
             check_flag(name, getattr(self, name))
         make_rule(self.rule, 1, 1, **self._rule_options())  # the rule checks its options
+        used = set(_RULE_OPTIONS[self.rule].values())
+        defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
+        ignored = sorted(
+            {p for opts in _RULE_OPTIONS.values() for p in opts.values()
+             if p not in used and getattr(self, p) != defaults[p]}
+        )  # fmt: skip
+        if ignored and n_features is None:  # once per check, not again with the size
+            warnings.warn(
+                f"rule {self.rule!r} ignores {ignored} (options of another rule)", stacklevel=2
+            )
         if n_features is not None and self.rule == "force":
             check_force_size(n_features, self.max_features)
 
@@ -146,9 +159,7 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         """Train from zero weights; ``on_epoch(record)`` is called after every epoch."""
         self.check_params()
         x = self._features(X)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(x):
-            raise ValueError(f"{len(x)} samples of features but labels of shape {y.shape}")
+        y = _labels(y, len(x))
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"need samples of >= 2 classes to train a classifier, got {y[:1]}")
@@ -169,18 +180,25 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
     ) -> OnlineReadout:
         """One pass over these samples, continuing from the current weights (scikit-learn's
         online interface). The first call needs ``classes`` (all labels that will occur)
-        and fixes the preprocessing statistics on its samples."""
+        and fixes the preprocessing statistics on its samples; later calls may repeat
+        ``classes`` but not change it."""
         if not hasattr(self, "rule_"):
             if classes is None:
                 raise ValueError("the first partial_fit call needs classes=[...] (all labels)")
             self.check_params()
             x = self._features(X)
-            self.classes_ = np.unique(np.asarray(classes))
+            y = _labels(y, len(x))
+            self.classes_ = np.unique(_labels(classes, None))
             if len(self.classes_) < 2:
                 raise ValueError(f"need >= 2 classes, got {list(self.classes_)}")
             self._start(x)
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes {list(np.unique(classes))} differ from the first call's "
+                f"{list(self.classes_)}; start again with a new readout"
+            )
         x = self._check(X)
-        y = np.asarray(y)
+        y = _labels(y, len(x))
         unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
         if unknown:
             raise ValueError(f"labels {unknown} are not among classes {list(self.classes_)}")
@@ -210,9 +228,15 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
                 sq += float(np.sum((targets[i] - z) ** 2))
         epoch = len(self.history_) + 1
         if not self.rule_.finite():
-            raise FloatingPointError(
-                f"the {self.rule} readout's weights diverged in epoch {epoch} (lr={self.lr}, "
-                f"normalize={self.normalize}); lower lr or use normalize=True"
+            del self.rule_  # not a fitted readout: predict must not return labels
+            hint = {
+                "three_factor": f"lower lr (now {self.lr}) or keep normalize=True",
+                "hebbian": "check the features' scale",
+                "force": f"raise force_alpha (now {self.force_alpha}) or forgetting "
+                f"(now {self.forgetting})",
+            }[self.rule]
+            raise ValueError(
+                f"the {self.rule} readout's weights diverged (inf or NaN) in epoch {epoch}; {hint}"
             )
         record = {
             "epoch": epoch,
@@ -246,3 +270,20 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} features, got {x.shape[1]}")
         return (x - self.mean_) / self.scale_
+
+
+def _labels(y: object, n: int | None) -> np.ndarray:
+    """Class labels as a 1-D array (of length ``n`` when given); continuous targets, which
+    would make every value a class, are refused."""
+    from sklearn.utils.multiclass import type_of_target
+
+    y = np.asarray(y)
+    if y.ndim != 1 or (n is not None and len(y) != n):
+        want = f"({n},)" if n is not None else "(n,)"
+        raise ValueError(f"labels must have shape {want}, one per sample, got {y.shape}")
+    if len(y) and type_of_target(y) not in ("binary", "multiclass"):
+        raise ValueError(
+            f"labels must be classes (integers or strings), got {type_of_target(y)} values "
+            f"such as {y[:3].tolist()}"
+        )
+    return y

@@ -14,8 +14,8 @@ them the same way.
   presentations whose largest gated error is small. With the gate always open and no decay
   this is the (normalised) delta / LMS rule.
 * :class:`HebbianRule`: supervised Hebbian learning with a postsynaptically gated decay
-  (Grossberg's instar rule), ``dW_i = r t_i (x - W_i)`` for a unit whose target ``t_i`` is
-  on: each unit's weights average its class's inputs (a prototype) and its bias, a
+  (Grossberg's instar rule), ``dW_i = r (x - W_i)`` for each unit whose target is on:
+  each unit's weights average its class's inputs (a prototype) and its bias, a
   homeostatic threshold, is ``-|W_i|^2 / 2``, so the largest readout is the nearest
   prototype. No error enters.
 * :class:`ForceRule`: FORCE (Sussillo & Abbott 2009), recursive least squares with
@@ -187,7 +187,8 @@ class ForceRule(OnlineRule):
     per_output : one P per output unit, each updated only when its gate is open (exact
         least squares per unit under per-unit gates); default False: one shared P,
         updated when any gate is open (exact when all units learn together).
-    max_features : refuse more features than this (a P holds (features + 1)^2 numbers).
+    max_features : refuse more features than this (a P holds (features + 1)^2 numbers;
+        with per_output, all the P together may hold no more than one such matrix).
     """
 
     def __init__(
@@ -204,6 +205,12 @@ class ForceRule(OnlineRule):
         self.alpha = check_number("alpha", alpha, lo=0, lo_open=True)
         self.forgetting = check_number("forgetting", forgetting, lo=0, lo_open=True, hi=1)
         self.per_output = check_flag("per_output", per_output)
+        if self.per_output and n_outputs * (n_features + 1) ** 2 > (max_features + 1) ** 2:
+            raise ValueError(
+                f"per_output FORCE keeps {n_outputs} matrices of {n_features + 1} x "
+                f"{n_features + 1}, more than one of max_features={max_features} holds; use "
+                "fewer features or outputs, per_output=False, or raise max_features"
+            )
         eye = np.eye(n_features + 1) / self.alpha
         self.P = np.stack([eye] * n_outputs) if self.per_output else eye
 

@@ -84,9 +84,16 @@ class WhatWhenReadout:
             target[channel] = 1.0
             timing = bump(len(x), step, self.width)
             gate = target.copy()  # G(t): only the channel that occurred learns its timing
-            for t in range(len(x)):
-                self.when.update(x[t], target * timing[t], gate)
-        self.what.update(x.mean(axis=0), target)  # once per trial, after it
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                for t in range(len(x)):
+                    self.when.update(x[t], target * timing[t], gate)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.what.update(x.mean(axis=0), target)  # once per trial, after it
+        if not (self.when.finite() and self.what.finite()):
+            raise ValueError(
+                "the what/when readouts' weights diverged (inf or NaN); lower lr in "
+                "when_options / what_options or keep normalize=True"
+            )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted event profile [steps, channels]: what x when."""

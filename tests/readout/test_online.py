@@ -180,6 +180,10 @@ def test_partial_fit_is_one_pass_at_a_time():
     np.testing.assert_allclose(a.rule_.W, b.rule_.W)  # two passes, same order
     with pytest.raises(ValueError, match=r"labels \[7\] are not among"):
         a.partial_fit(x[:2], np.array([7, 0]))
+    with pytest.raises(ValueError, match=r"labels must have shape \(5,\)"):
+        a.partial_fit(x[:5], y[:4])
+    with pytest.raises(ValueError, match="differ from the first call"):
+        a.partial_fit(x, y, classes=[0, 1, 2, 3])
 
 
 def test_hebbian_rule_is_the_nearest_centroid_classifier():
@@ -227,8 +231,15 @@ def test_bad_values_fail_clearly_and_divergence_is_an_error():
         r.predict(bad)
     with pytest.raises(ValueError, match="log1p needs features > -1"):
         OnlineReadout().fit(x - 5, y)
-    with pytest.raises(FloatingPointError, match="diverged in epoch [12]"):
-        OnlineReadout(lr=10.0, normalize=False, epochs=3).fit(x, y)
+    r = OnlineReadout(lr=10.0, normalize=False, epochs=3)
+    with pytest.raises(ValueError, match=r"diverged \(inf or NaN\) in epoch [12]; lower lr"):
+        r.fit(x, y)
+    with pytest.raises(NotFittedError):  # a diverged readout is not a fitted one
+        r.predict(x)
+    with pytest.raises(ValueError, match="labels must be classes"):
+        OnlineReadout().fit(x, np.linspace(0, 1, len(x)))  # continuous targets
+    with pytest.warns(UserWarning, match=r"rule 'hebbian' ignores \['gate_threshold'\]"):
+        OnlineReadout(rule="hebbian", gate_threshold=0.5).check_params()
     for params, msg in [
         ({"epochs": 2.5}, "epochs must be an integer"),
         ({"epochs": True}, "epochs must be an integer"),
@@ -273,6 +284,8 @@ def test_make_readout_by_kind():
         make_readout({"kind": "online", "lrr": 0.1})
     with pytest.raises(ValueError, match="readout kind must be one of"):
         make_readout({"kind": "svm"})
+    with pytest.raises(ValueError, match='now kind "online" with rule "hebbian"'):
+        make_readout({"kind": "hebbian"})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_readout({"kind": "logistic", "C": 2.0})
@@ -326,6 +339,23 @@ def test_three_factor_follows_a_timing_switch_that_force_does_not():
     assert errs["three_factor"][1] < 0.35
 
 
+def test_per_output_force_is_ridge_on_each_units_own_samples():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((60, 4))
+    y = rng.standard_normal((60, 2))
+    gates = rng.random((60, 2)) < 0.5
+    r = ForceRule(4, 2, alpha=2.0, per_output=True)
+    for xi, yi, gi in zip(x, y, gates, strict=True):
+        r.update(xi, yi, gate=gi)
+    xa = np.hstack([x, np.ones((60, 1))])
+    for i in (0, 1):
+        m = gates[:, i]
+        w = np.linalg.solve(xa[m].T @ xa[m] + 2.0 * np.eye(5), xa[m].T @ y[m, i])
+        np.testing.assert_allclose(np.append(r.W[i], r.b[i]), w, atol=1e-10)
+    with pytest.raises(ValueError, match="per_output FORCE keeps 10 matrices"):
+        ForceRule(100, 10, per_output=True, max_features=200)
+
+
 def test_force_what_when_keeps_one_p_per_channel():
     ww = WhatWhenReadout(25, 2, width=10, rule="force")
     assert ww.when.P.shape == (2, 26, 26) and ww.what.P.shape == (26, 26)
@@ -350,6 +380,10 @@ def test_what_when_errors_and_bump():
         ww.predict(np.zeros((4, 5)))
     with pytest.raises(ValueError, match="width must be"):
         WhatWhenReadout(3, 2, width=float("nan"))
+    wild = WhatWhenReadout(3, 2, when_options={"lr": 50.0, "normalize": False})
+    with pytest.raises(ValueError, match="diverged"):
+        for _ in range(20):
+            wild.learn_trial(np.full((30, 3), 10.0), 0, 10)
     with pytest.raises(ValueError, match="rule must be"):
         WhatWhenReadout(3, 2, rule="hebbian")
     ww.learn_trial(np.ones((4, 3)), None, None)  # no event: only "what" learns (towards 0)
