@@ -31,6 +31,20 @@ def reservoir_features(states: Recording | np.ndarray) -> np.ndarray:
     return x.astype(np.float64, copy=False)
 
 
+def check_features(x: np.ndarray, log1p: bool) -> np.ndarray:
+    """Clear errors for features a readout cannot use: NaN or inf anywhere, and values
+    <= -1 when they are to be log1p-compressed (spike counts never are)."""
+    if not np.isfinite(x).all():
+        bad = int(np.sum(~np.isfinite(x)))
+        raise ValueError(f"the features hold {bad} NaN or infinite values; clean them first")
+    if log1p and x.size and x.min() <= -1:
+        raise ValueError(
+            f"log1p needs features > -1 (spike counts), got a minimum of {x.min()}; "
+            "set log1p=False for other features"
+        )
+    return x
+
+
 class LinearReadout(ClassifierMixin, BaseEstimator):
     """Ridge or logistic readout.
 
@@ -76,7 +90,7 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
         return Pipeline(steps)
 
     def fit(self, X: Recording | np.ndarray, y: np.ndarray) -> LinearReadout:  # noqa: N803
-        x = reservoir_features(X)
+        x = check_features(reservoir_features(X), self.log1p)
         y = np.asarray(y)
         if len(y) != len(x):
             raise ValueError(f"{len(x)} samples of features but {len(y)} labels")
@@ -97,7 +111,7 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
     def _check(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
         if not hasattr(self, "pipeline_"):
             raise NotFittedError("this readout is not fitted yet; call fit(X, y) first")
-        x = reservoir_features(X)
+        x = check_features(reservoir_features(X), self.log1p)
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} features, got {x.shape[1]}")
         return x

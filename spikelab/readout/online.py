@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from ..backends.base import Recording
-from .linear import reservoir_features
+from .linear import check_features, reservoir_features
 from .rules import RULES, OnlineRule, check_flag, check_force_size, check_number, make_rule
 
 __all__ = ["OnlineReadout"]
@@ -138,15 +138,7 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         return options
 
     def _features(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
-        raw = reservoir_features(X)
-        if not np.isfinite(raw).all():
-            bad = int(np.sum(~np.isfinite(raw)))
-            raise ValueError(f"the features hold {bad} NaN or infinite values; clean them first")
-        if self.log1p and raw.size and raw.min() <= -1:
-            raise ValueError(
-                f"log1p needs features > -1 (spike counts), got a minimum of {raw.min()}; "
-                "set log1p=False for other features"
-            )
+        raw = check_features(reservoir_features(X), self.log1p)
         return np.log1p(raw) if self.log1p else raw
 
     # ---- learning -----------------------------------------------------------------------

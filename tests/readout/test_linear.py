@@ -47,6 +47,13 @@ def test_readout_errors():
     r = LinearReadout().fit(x, y)
     with pytest.raises(ValueError, match="expected 60 features"):
         r.predict(x[:, :1])
+    with pytest.raises(ValueError, match="log1p needs features > -1"):
+        LinearReadout().fit(x - 5, y)  # would be NaN inside scikit-learn
+    bad = x.copy()
+    bad[1, 1, 1] = np.inf
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        r.predict(bad)
+    assert LinearReadout(log1p=False).fit(x - 5, y).score(x - 5, y) > 0.9
 
 
 def test_lsm_transformer_in_pipeline_and_grid_search():
