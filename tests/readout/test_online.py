@@ -416,3 +416,20 @@ def test_what_when_example_runs_on_a_small_reservoir(tmp_path):
     assert len(m["amplitude_vs_probability"]["peak_a"]) == 11
     assert set(m["test_error"]) == {"three_factor", "force", "force_forgetting"}
     assert (out / "what_when.png").exists()
+
+
+def test_what_when_feedback_example_runs_closed_loop(tmp_path, monkeypatch):
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    monkeypatch.syspath_prepend(str(examples))  # it imports the cue from what_when.py
+    spec = importlib.util.spec_from_file_location(
+        "what_when_feedback", examples / "what_when_feedback.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "fb"
+    mod.main(["--gains", "0", "3", "--cues", "burst", "--train", "3", "--test", "1",
+              "--steps", "80", "--read", "20", "--out", str(out)])  # fmt: skip
+    errors = json.loads((out / "metrics.json").read_text())["test_error"]["burst"]
+    assert set(errors) == {"0.0", "3.0"} and all(np.isfinite(list(errors.values())))
+    assert errors["0.0"] != errors["3.0"]  # the feedback reaches the reservoir
+    assert (out / "feedback.png").exists()
