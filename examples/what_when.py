@@ -62,14 +62,19 @@ def cue_trials(n: int, steps: int, rng: np.random.Generator, cue: str) -> sl.Spi
     return sl.SpikeBatch.from_dense(d)
 
 
+def reservoir(seed: int) -> sl.Network:
+    """The heterogeneous Izhikevich reservoir: 800 exc + 200 inh, 10 % connectivity."""
+    return sl.reservoirs.izhikevich_network(
+        800, 200, p_connect=0.1, n_inputs=N_SEQ + N_BG, input_fan_in=5, input_weight=10.0,
+        exc_weight=0.5, seed=seed,
+    )  # fmt: skip
+
+
 def reservoir_traces(
     n_trials: int, steps: int, backend: str, seed: int, n_read: int, cue: str = "sequence"
 ) -> np.ndarray:
     """[trials, steps, n_read] traces of every (1000 // n_read)-th neuron."""
-    net = sl.reservoirs.izhikevich_network(
-        800, 200, p_connect=0.1, n_inputs=N_SEQ + N_BG, input_fan_in=5, input_weight=10.0,
-        exc_weight=0.5, seed=seed,
-    )  # fmt: skip
+    net = reservoir(seed)
     sim = net.compile(backend, dt=1.0, record=RecordSpec(bin_steps=1))
     rec = sim.run(cue_trials(n_trials, steps, np.random.default_rng(seed + 1), cue))
     step = net.n_neurons // n_read

@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
-from what_when import N_BG, N_SEQ, WHAT, WHEN, cue_trials
+from what_when import WHAT, WHEN, cue_trials, reservoir
 
-import spikelab as sl
 from spikelab.backends.base import RecordSpec
 from spikelab.network import InputPort, Network, Projection
 from spikelab.readout import WhatWhenReadout
@@ -71,10 +70,7 @@ def closed_loop_trial(st, ww, cue, read, decay, channel=None, step=None, learn=F
 
 def run(args: argparse.Namespace, cue_kind: str, gain: float) -> float:
     steps = args.steps
-    net = sl.reservoirs.izhikevich_network(
-        800, 200, p_connect=0.1, n_inputs=N_SEQ + N_BG, input_fan_in=5, input_weight=10.0,
-        exc_weight=0.5, seed=args.seed,
-    )  # fmt: skip
+    net = reservoir(args.seed)
     st = (
         with_feedback(net, gain, args.seed + 3)
         .compile("numba", dt=1.0, record=RecordSpec())
