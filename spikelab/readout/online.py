@@ -184,13 +184,15 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
             if len(self.classes_) < 2:
                 raise ValueError(f"need >= 2 classes, got {list(self.classes_)}")
             self._start(x)
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes {list(np.unique(classes))} differ from the first call's "
-                f"{list(self.classes_)}; start again with a new readout"
-            )
-        x = self._check(X)
-        y = _labels(y, len(x))
+            x = (x - self.mean_) / self.scale_
+        else:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes {list(np.unique(classes))} differ from the first call's "
+                    f"{list(self.classes_)}; start again with a new readout"
+                )
+            x = self._check(X)
+            y = _labels(y, len(x))
         unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
         if unknown:
             raise ValueError(f"labels {unknown} are not among classes {list(self.classes_)}")
