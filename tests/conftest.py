@@ -5,10 +5,12 @@
   optional recurrence), the building block of the kernel tests.
 * ``assert_same_network``: bitwise comparison of two networks written independently of
   ``spikelab.network_io.networks_equal`` (the code under test).
+* ``load_example``: import a script of examples/ as a module, to call its ``main(argv)``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,22 @@ from spikelab import LIF, InputPort, Izhikevich, Network, Population, Projection
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+EXAMPLES = REPO_ROOT / "examples"
+
+
+@pytest.fixture
+def load_example(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
+    """``load_example("what_when")`` imports examples/what_when.py as a module; examples/
+    is on sys.path meanwhile, as when a script runs, so examples may import each other."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+
+    def load(name: str) -> Any:
+        spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(scope="session")

@@ -211,15 +211,9 @@ def test_epoch_selection_rules_on_a_hand_made_trace():
         selections({d: {"in_class": [0.5], "zero_shot": []} for d in trace})
 
 
-def test_selection_audit_example_runs(shared_data_dir, audio_file, tmp_path):
+def test_selection_audit_example_runs(shared_data_dir, audio_file, tmp_path, load_example):
     pytest.importorskip("torch", reason="the zero-shot heads need PyTorch (absent in .venv-lava)")
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "examples" / "zero_shot_selection.py"
-    spec = importlib.util.spec_from_file_location("zero_shot_selection", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_example("zero_shot_selection")
     out = tmp_path / "audit"
     mod.main([
         "--images", str(shared_data_dir), "--audio", str(audio_file), "--epochs", "2",

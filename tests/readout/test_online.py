@@ -1,10 +1,8 @@
 """Online readouts: the rules against hand computation and closed forms, the classifier's
 contract, and the what x when readout's behaviour (probability, timing, switches)."""
 
-import importlib.util
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -402,11 +400,8 @@ def test_exponential_traces_by_hand():
         exponential_traces(c, tau=0.0)
 
 
-def test_what_when_example_runs_on_a_small_reservoir(tmp_path):
-    path = Path(__file__).resolve().parents[2] / "examples" / "what_when.py"
-    spec = importlib.util.spec_from_file_location("what_when", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def test_what_when_example_runs_on_a_small_reservoir(tmp_path, load_example):
+    mod = load_example("what_when")
     out = tmp_path / "ww"
     mod.main([
         "--trials", "12", "--test-trials", "2", "--per-level", "4", "--block", "5",
@@ -418,14 +413,8 @@ def test_what_when_example_runs_on_a_small_reservoir(tmp_path):
     assert (out / "what_when.png").exists()
 
 
-def test_what_when_feedback_example_runs_closed_loop(tmp_path, monkeypatch):
-    examples = Path(__file__).resolve().parents[2] / "examples"
-    monkeypatch.syspath_prepend(str(examples))  # it imports the cue from what_when.py
-    spec = importlib.util.spec_from_file_location(
-        "what_when_feedback", examples / "what_when_feedback.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def test_what_when_feedback_example_runs_closed_loop(tmp_path, load_example):
+    mod = load_example("what_when_feedback")  # it imports the cue from what_when.py
     out = tmp_path / "fb"
     mod.main(["--gains", "0", "3", "--cues", "burst", "--train", "3", "--test", "1",
               "--steps", "80", "--read", "20", "--out", str(out)])  # fmt: skip
