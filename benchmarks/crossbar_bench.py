@@ -21,11 +21,11 @@ from typing import Any
 
 import numba
 
-from spikelab.backends.base import BackendUnavailable, RecordSpec
+from spikelab.backends.base import BackendUnavailable
 from spikelab.config import resolve
 from spikelab.encoding import EventEncoding
 from spikelab.experiment import build_reservoir, load_split
-from spikelab.spikes import SpikeBatch
+from spikelab.spikes import RecordSpec, SpikeBatch
 
 LIN_WORKLOAD: dict[str, Any] = {
     "encoding": {

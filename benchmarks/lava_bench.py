@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from spikelab.backends.base import RecordSpec
 from spikelab.config import load_config, resolve
 from spikelab.encoding import EventEncoding
 from spikelab.experiment import build_reservoir, load_split
+from spikelab.spikes import RecordSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 

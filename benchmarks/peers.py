@@ -28,12 +28,12 @@ from typing import Any
 
 import numba
 
-from spikelab.backends.base import BackendUnavailable, RecordSpec
+from spikelab.backends.base import BackendUnavailable
 from spikelab.config import apply_overrides, load_config, resolve
 from spikelab.encoding import EventEncoding
 from spikelab.experiment import build_reservoir, load_split
 from spikelab.network import Network
-from spikelab.spikes import SpikeBatch
+from spikelab.spikes import RecordSpec, SpikeBatch
 
 CONFIG = Path(__file__).resolve().parents[1] / "examples" / "nmnist_lsm.toml"
 WORKLOAD = "lsm-nmnist-1000"

@@ -20,9 +20,8 @@ import numpy as np
 from numba import njit
 from peers import RECORD, workload
 
-from spikelab.backends import _kernels as K
-from spikelab.backends.base import RecordSpec
-from spikelab.spikes import SpikeBatch
+from spikelab.backends.numba import kernels as K
+from spikelab.spikes import RecordSpec, SpikeBatch
 
 
 @njit(cache=True)

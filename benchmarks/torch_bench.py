@@ -15,11 +15,10 @@ from typing import Any
 
 import torch
 
-from spikelab.backends.base import RecordSpec
 from spikelab.config import apply_overrides, load_config, resolve
 from spikelab.encoding import EventEncoding
 from spikelab.experiment import build_reservoir, load_split
-from spikelab.spikes import SpikeBatch
+from spikelab.spikes import RecordSpec, SpikeBatch
 
 CONFIG = Path(__file__).resolve().parents[1] / "examples" / "nmnist_lsm.toml"
 MODES = (("cpu", "float32"), ("cpu", "float64"), ("cuda", "float32"))

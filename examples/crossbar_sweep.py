@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from spikelab.backends.base import RecordSpec
 from spikelab.config import load_config, resolve
 from spikelab.encoding import EventEncoding
 from spikelab.experiment import build_reservoir, load_split
 from spikelab.readout import LinearReadout
+from spikelab.spikes import RecordSpec
 from spikelab.transformer import run_chunked
 
 ROOT = Path(__file__).resolve().parents[1]

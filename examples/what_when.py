@@ -39,11 +39,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import spikelab as sl
-from spikelab.backends.base import RecordSpec
 from spikelab.readout import WhatWhenReadout
 from spikelab.readout.traces import exponential_traces
 from spikelab.readout.what_when import bump
 from spikelab.results import atomic_folder
+from spikelab.spikes import RecordSpec
 
 N_SEQ, N_BG, SEG = 20, 50, 18  # cue channels, background channels, ms per cue channel
 WHEN, WHAT = {"lr": 0.03}, {"lr": 0.05}  # three-factor rates: per step, per trial

@@ -27,11 +27,11 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 from what_when import WHAT, WHEN, cue_trials, reservoir
 
-from spikelab.backends.base import RecordSpec
 from spikelab.network import InputPort, Network, Projection
 from spikelab.readout import WhatWhenReadout
 from spikelab.readout.what_when import bump
 from spikelab.results import atomic_folder
+from spikelab.spikes import RecordSpec
 
 
 def with_feedback(net: Network, gain: float, seed: int) -> Network:

@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("network")
     q.add_argument("--to", choices=("nir", "lava"), required=True)
     q.add_argument("out")
-    q.add_argument("--dt", type=float, default=1.0, help="step in ms")
+    q.add_argument("--dt", type=float, default=None, help="step in ms (default: the network's own)")
     q.add_argument("--precision", choices=("floating_pt", "fixed_pt"), default="fixed_pt")
     q.add_argument("--report", action="store_true", help="print the Loihi 2 resource report")
     q.add_argument(

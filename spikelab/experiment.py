@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from . import reservoirs
-from .backends.base import RecordSpec
 from .config import resolve
 from .encoding import EventEncoding, count_histogram
 from .network import Network
 from .readout import OnlineReadout, make_readout
+from .spikes import RecordSpec
 from .transformer import run_chunked
 
 Log = Callable[[str], None]

@@ -18,12 +18,16 @@ import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .neurons import Izhikevich, NeuronModel
+
+if TYPE_CHECKING:
+    from .backends.base import Simulation
+    from .spikes import RecordSpec
 
 
 def normalise_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,6 +41,11 @@ def normalise_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
         return json.loads(json.dumps(dict(meta), default=_json_default))
     except TypeError as e:
         raise TypeError(f"network metadata must be JSON-serialisable: {e}") from None
+
+
+def _check_positive_dt(dt: Any, what: str) -> None:
+    if isinstance(dt, bool) or not (isinstance(dt, numbers.Real) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"{what} must be a positive number of ms, got {dt!r}")
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -185,12 +194,18 @@ class Projection:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Network:
-    """Populations, input ports and projections; validated on construction."""
+    """Populations, input ports and projections; validated on construction.
+
+    dt : the step (ms) the network was built for, when its delays (whole steps) and weights
+        assume one (the builders set it); it is then the only step it compiles and exports
+        at, and another is an error. None: a network written in steps, valid at any dt.
+    """
 
     populations: tuple[Population, ...]
     inputs: tuple[InputPort, ...] = ()
     projections: tuple[Projection, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    dt: float | None = None
 
     def __post_init__(self) -> None:
         pops = tuple(self.populations)
@@ -200,6 +215,9 @@ class Network:
         object.__setattr__(self, "inputs", ins)
         object.__setattr__(self, "projections", projs)
         object.__setattr__(self, "metadata", normalise_metadata(self.metadata))
+        if self.dt is not None:
+            _check_positive_dt(self.dt, "Network.dt")
+            object.__setattr__(self, "dt", float(self.dt))
         if not pops:
             raise ValueError("a network needs at least one population")
         names = [p.name for p in pops] + [i.name for i in ins]
@@ -271,12 +289,24 @@ class Network:
         return tuple((n, s.start, s.stop) for n, s in self.population_slices().items())
 
     # ---- checks that need dt ------------------------------------------------------------
+    def resolve_dt(self, dt: float | None) -> float:
+        """The step (ms) to compile or export at: ``dt``, else the network's own, else 1 ms;
+        checked with ``check_dt``."""
+        if dt is None:
+            dt = 1.0 if self.dt is None else self.dt
+        self.check_dt(dt)
+        return float(dt)
+
     def check_dt(self, dt: float) -> None:
-        """Raise ValueError if dt (ms) is not small against the network's time constants."""
-        if isinstance(dt, bool) or not (
-            isinstance(dt, numbers.Real) and math.isfinite(dt) and dt > 0
-        ):
-            raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
+        """Raise ValueError if dt (ms) is not the step the network was built for (``dt``), or
+        not small against the network's time constants."""
+        _check_positive_dt(dt, "dt")
+        if self.dt is not None and not math.isclose(float(dt), self.dt, rel_tol=1e-12):
+            raise ValueError(
+                f"dt={dt} ms differs from the step this network was built for ({self.dt} ms): "
+                "its delays (whole steps) and step-based weights assume that step. Compile "
+                f"with dt={self.dt}, or rebuild the network with dt={dt}"
+            )
         for p in self.populations:
             tau = p.model.smallest_time_constant()
             if dt > tau:
@@ -295,17 +325,19 @@ class Network:
         self,
         backend: str = "numba",
         *,
-        dt: float = 1.0,
-        record: Any = None,
+        dt: float | None = None,
+        record: RecordSpec | None = None,
         **options: Any,
-    ) -> Any:
+    ) -> Simulation:
         """Compile for ``backend`` (a registered name, or "auto"); ``options`` go to it.
 
-        dt : step in ms. record : a ``RecordSpec`` (default: one count bin per run).
+        dt : step in ms (default: the network's ``dt``, else 1 ms).
+        record : a ``RecordSpec`` (default: one count bin per run).
         """
-        from .backends.base import RecordSpec, get_backend
+        from .backends.base import get_backend
+        from .spikes import RecordSpec
 
-        self.check_dt(dt)
+        dt = self.resolve_dt(dt)
         record = RecordSpec() if record is None else record
         if not isinstance(record, RecordSpec):
             raise TypeError(f"record must be a RecordSpec, got {type(record).__name__}")
@@ -343,4 +375,5 @@ class Network:
             inputs=self.inputs,
             projections=tuple(projections),
             metadata=self.metadata,
+            dt=self.dt,
         )

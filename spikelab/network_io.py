@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from .network import Network
 
 FORMAT = "spikelab.network"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Network.dt is the attribute "dt" (1 kept it in metadata)
+READABLE_VERSIONS = (1, 2)
 
 
 def atomic_path(path: Path) -> Path:
@@ -52,6 +53,8 @@ def save_network(net: Network, path: str | Path) -> Path:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["metadata"] = json.dumps(net.metadata, default=_json_default)
+            if net.dt is not None:
+                f.attrs["dt"] = net.dt
             g = f.create_group("populations")
             for k, pop in enumerate(net.populations):
                 h = g.create_group(str(k))
@@ -116,10 +119,11 @@ def _read_network(f: h5py.File, path: Path) -> Network:
     if f.attrs.get("format") != FORMAT:
         raise ValueError(f"{path} is not a spikelab network file (no format={FORMAT!r})")
     version = int(f.attrs.get("format_version", -1))
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{path} has network format version {version}; this spikelab reads version "
-            f"{FORMAT_VERSION}. Re-save it with a matching spikelab version."
+            f"{path} has network format version {version}; this spikelab reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}. Re-save it with a matching spikelab "
+            "version."
         )
     pops = []
     for k in sorted(f["populations"], key=int):
@@ -160,8 +164,13 @@ def _read_network(f: h5py.File, path: Path) -> Network:
             )
         )
     meta = json.loads(f.attrs["metadata"])
+    dt = meta.pop("dt", None) if version == 1 else f.attrs.get("dt")  # 1: dt in metadata
     return Network(
-        populations=tuple(pops), inputs=tuple(ins), projections=tuple(projs), metadata=meta
+        populations=tuple(pops),
+        inputs=tuple(ins),
+        projections=tuple(projs),
+        metadata=meta,
+        dt=None if dt is None else float(dt),
     )
 
 
@@ -200,4 +209,5 @@ def networks_equal(a: Network, b: Network) -> bool:
         ):
             if not np.array_equal(x, y):
                 return False
-    return json.dumps(a.metadata, sort_keys=True) == json.dumps(b.metadata, sort_keys=True)
+    same_meta = json.dumps(a.metadata, sort_keys=True) == json.dumps(b.metadata, sort_keys=True)
+    return same_meta and a.dt == b.dt

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends.base import Recording
+from .spikes import Recording
 
 
 def _figure(size: tuple[float, float]):  # noqa: ANN202

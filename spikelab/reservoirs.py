@@ -236,8 +236,8 @@ def lsm_column(
             "seed": seed,
             "shape": list(shape),
             "lam": lam,
-            "dt": dt,
         },
+        dt=dt,
     )
 
 
@@ -372,4 +372,5 @@ def lin2025_lsm(
             "v_th": v_th,
             "weight_scale": weight_scale,
         },
+        dt=dt,
     )

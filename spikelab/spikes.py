@@ -1,4 +1,7 @@
-"""Compact batched spike containers: the value that flows into and out of a simulation.
+"""The values between stages: spikes into a simulation, what it records, what comes out.
+
+``SpikeBatch`` (encoded input), ``RecordSpec`` (what to record) and ``Recording`` (the
+result, numpy) are owned here; backends, readouts and plots import them from this module.
 
 A ``SpikeBatch`` holds many independent samples in one CSR-like layout: for sample ``b``
 its events are ``steps[offsets[b]:offsets[b+1]]`` (time step, 0-based), ``channels[...]``
@@ -10,7 +13,7 @@ analogue amplitude), sorted by step. ``SpikeTrains`` is the same layout for outp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -270,3 +273,72 @@ class SpikeTrains:
             steps=s.astype(np.int32),
             neurons=n.astype(np.int32),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSpec:
+    """What a simulation records.
+
+    bin_steps : width of a spike-count bin in steps; None means one bin for the whole run.
+    raster : also record every spike (as ``SpikeTrains``).
+    voltage : global indices of neurons whose membrane potential (mV) is recorded every step.
+    """
+
+    bin_steps: int | None = None
+    raster: bool = False
+    voltage: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.bin_steps is not None and int(self.bin_steps) < 1:
+            raise ValueError(f"bin_steps must be >= 1 or None, got {self.bin_steps}")
+        object.__setattr__(self, "voltage", tuple(int(i) for i in self.voltage))
+
+    def n_bins(self, n_steps: int) -> int:
+        return 1 if self.bin_steps is None else -(-n_steps // int(self.bin_steps))
+
+    def bin_width(self, n_steps: int) -> int:
+        return n_steps if self.bin_steps is None else int(self.bin_steps)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Recording:
+    """What a run returns, as numpy.
+
+    counts : int32 [batch, bins, neurons] spikes per time bin.
+    bin_steps : steps per bin.
+    n_steps, dt : run length in steps and step in ms.
+    populations : (name, start, stop) of each population in the global neuron index.
+    raster : every spike, when recorded.
+    voltage : float [batch, n_steps, len(voltage_neurons)] in mV, when recorded.
+    n_spikes, n_synaptic_events : totals over the batch (for benchmarks).
+    wall_time_s : time spent in ``run``.
+    """
+
+    counts: np.ndarray
+    bin_steps: int
+    n_steps: int
+    dt: float
+    populations: tuple[tuple[str, int, int], ...]
+    raster: SpikeTrains | None = None
+    voltage: np.ndarray | None = None
+    voltage_neurons: tuple[int, ...] = ()
+    n_spikes: int = 0
+    n_synaptic_events: int = 0
+    wall_time_s: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.counts.shape[0]
+
+    def population(self, name: str) -> slice:
+        for pname, start, stop in self.populations:
+            if pname == name:
+                return slice(start, stop)
+        known = [p[0] for p in self.populations]
+        raise KeyError(f"no population {name!r} in this recording; populations: {known}")
+
+    def rates_hz(self, name: str | None = None) -> np.ndarray:
+        """Mean firing rate (Hz) of each sample, over all neurons or one population."""
+        counts = self.counts if name is None else self.counts[:, :, self.population(name)]
+        seconds = self.n_steps * self.dt / 1000.0
+        return counts.sum(axis=(1, 2)) / max(counts.shape[2], 1) / seconds

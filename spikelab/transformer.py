@@ -15,10 +15,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
-from .backends.base import Recording, RecordSpec, Simulation
+from .backends.base import Simulation
 from .encoding import EventEncoding
 from .network import Network
-from .spikes import SpikeBatch
+from .spikes import Recording, RecordSpec, SpikeBatch
 
 
 @dataclass(frozen=True)

@@ -329,8 +329,8 @@ def simulate_modality(
     cfg: dict[str, Any], data: ModalityData, seed: int, *, progress: bool = False
 ) -> tuple[np.ndarray, dict[str, Any], Any]:
     """Spike counts ``[samples, bins, neurons]`` of this seed's reservoir, statistics, net."""
-    from .backends.base import RecordSpec
     from .experiment import _extras, build_reservoir
+    from .spikes import RecordSpec
     from .transformer import run_chunked
 
     mcfg = cfg[data.name]

@@ -21,6 +21,7 @@ from spikelab import (
     SpikeBatch,
 )
 from spikelab.network_io import FORMAT_VERSION
+from spikelab.reservoirs import lsm_column
 
 
 def pop(name="a", size=3, model=None, **kw):
@@ -365,7 +366,7 @@ def test_hdf5_file_layout_and_metadata(tmp_path):
     path = net.save(tmp_path / "net.h5")
     with h5py.File(path, "r") as f:
         assert f.attrs["format"] == "spikelab.network"
-        assert int(f.attrs["format_version"]) == FORMAT_VERSION == 1
+        assert int(f.attrs["format_version"]) == FORMAT_VERSION == 2
         assert sorted(f) == ["inputs", "populations", "projections"]
     assert Network.load(path).metadata == {
         "builder": "test",
@@ -465,9 +466,9 @@ def test_load_missing_file(tmp_path):
 def test_version_check(tmp_path):
     path = _hetero_izh_net().save(tmp_path / "n.h5")
     with h5py.File(path, "r+") as f:
-        f.attrs["format_version"] = 2
+        f.attrs["format_version"] = 3
     with pytest.raises(
-        ValueError, match=r"network format version 2; this spikelab reads version 1"
+        ValueError, match=r"network format version 3; this spikelab reads versions 1, 2"
     ):
         Network.load(path)
     with h5py.File(path, "r+") as f:
@@ -520,3 +521,40 @@ def test_damaged_file_missing_group(tmp_path):
         del f["projections"]
     with pytest.raises(ValueError, match="n.h5"):
         Network.load(path)
+
+
+# ---- dt: one owner ------------------------------------------------------------------------
+def test_builders_own_their_dt_and_other_steps_are_errors():
+    net = lsm_column(shape=(3, 3, 3), n_inputs=4, seed=0, dt=0.5)
+    assert net.dt == 0.5 and "dt" not in net.metadata
+    assert net.resolve_dt(None) == 0.5
+    with pytest.raises(ValueError, match=r"dt=1.0 ms differs from the step this network was built"):
+        net.compile("numba", dt=1.0)
+    sim = net.compile("numba")  # the network's own step
+    assert sim.flat.dt == 0.5
+
+
+def test_a_network_in_steps_compiles_at_any_dt():
+    net = _hetero_lif_net()
+    assert net.dt is None
+    for dt in (0.5, 0.25):
+        assert net.compile("numba", dt=dt).flat.dt == dt
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), True, "1"])
+def test_network_dt_is_checked(bad):
+    net = _hetero_lif_net()
+    with pytest.raises(ValueError, match="Network.dt must be a positive number of ms"):
+        Network(populations=net.populations, inputs=net.inputs, dt=bad)
+
+
+def test_dt_survives_save_and_load_and_version_1_files_migrate(tmp_path):
+    net = lsm_column(shape=(3, 3, 3), n_inputs=4, seed=0, dt=0.5)
+    back = Network.load(net.save(tmp_path / "n.h5"))
+    assert back == net and back.dt == 0.5
+    with h5py.File(tmp_path / "n.h5", "r+") as f:  # as version 1 wrote it: dt in metadata
+        f.attrs["format_version"] = 1
+        del f.attrs["dt"]
+        f.attrs["metadata"] = '{"builder": "lsm_column", "dt": 0.5}'
+    old = Network.load(tmp_path / "n.h5")
+    assert old.dt == 0.5 and "dt" not in old.metadata

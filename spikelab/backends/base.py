@@ -1,4 +1,4 @@
-"""The backend contract: protocols, the Recording value, the registry and the errors.
+"""The backend contract: protocols, the registry and the errors (values live in spikes.py).
 
 A backend turns a ``Network`` (plain data) into a ``Simulation`` that runs batches of
 independent samples. Backends are looked up by name (``get_backend("numba")``); built-in
@@ -13,13 +13,11 @@ import importlib
 import importlib.util
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
-
-from ..spikes import SpikeBatch, SpikeTrains
+from ..spikes import Recording, RecordSpec, SpikeBatch
 
 if TYPE_CHECKING:
     from ..network import Network
@@ -33,75 +31,6 @@ class BackendUnavailable(ImportError):
 
 class UnsupportedFeature(NotImplementedError):
     """A backend cannot compute part of a network exactly; raised at compile time."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordSpec:
-    """What a simulation records.
-
-    bin_steps : width of a spike-count bin in steps; None means one bin for the whole run.
-    raster : also record every spike (as ``SpikeTrains``).
-    voltage : global indices of neurons whose membrane potential (mV) is recorded every step.
-    """
-
-    bin_steps: int | None = None
-    raster: bool = False
-    voltage: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.bin_steps is not None and int(self.bin_steps) < 1:
-            raise ValueError(f"bin_steps must be >= 1 or None, got {self.bin_steps}")
-        object.__setattr__(self, "voltage", tuple(int(i) for i in self.voltage))
-
-    def n_bins(self, n_steps: int) -> int:
-        return 1 if self.bin_steps is None else -(-n_steps // int(self.bin_steps))
-
-    def bin_width(self, n_steps: int) -> int:
-        return n_steps if self.bin_steps is None else int(self.bin_steps)
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Recording:
-    """What a run returns, as numpy.
-
-    counts : int32 [batch, bins, neurons] spikes per time bin.
-    bin_steps : steps per bin.
-    n_steps, dt : run length in steps and step in ms.
-    populations : (name, start, stop) of each population in the global neuron index.
-    raster : every spike, when recorded.
-    voltage : float [batch, n_steps, len(voltage_neurons)] in mV, when recorded.
-    n_spikes, n_synaptic_events : totals over the batch (for benchmarks).
-    wall_time_s : time spent in ``run``.
-    """
-
-    counts: np.ndarray
-    bin_steps: int
-    n_steps: int
-    dt: float
-    populations: tuple[tuple[str, int, int], ...]
-    raster: SpikeTrains | None = None
-    voltage: np.ndarray | None = None
-    voltage_neurons: tuple[int, ...] = ()
-    n_spikes: int = 0
-    n_synaptic_events: int = 0
-    wall_time_s: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return self.counts.shape[0]
-
-    def population(self, name: str) -> slice:
-        for pname, start, stop in self.populations:
-            if pname == name:
-                return slice(start, stop)
-        known = [p[0] for p in self.populations]
-        raise KeyError(f"no population {name!r} in this recording; populations: {known}")
-
-    def rates_hz(self, name: str | None = None) -> np.ndarray:
-        """Mean firing rate (Hz) of each sample, over all neurons or one population."""
-        counts = self.counts if name is None else self.counts[:, :, self.population(name)]
-        seconds = self.n_steps * self.dt / 1000.0
-        return counts.sum(axis=(1, 2)) / max(counts.shape[2], 1) / seconds
 
 
 @runtime_checkable
@@ -126,30 +55,37 @@ class _Entry:
 
 
 _BUILTIN: dict[str, _Entry] = {
-    "numba": _Entry("spikelab.backends.numba:NumbaBackend", ("numba",), "pip install numba"),
+    "numba": _Entry(
+        "spikelab.backends.numba.backend:NumbaBackend", ("numba",), "pip install numba"
+    ),
     "torch": _Entry(
-        "spikelab.backends.torch:TorchBackend",
+        "spikelab.backends.torch.backend:TorchBackend",
         ("torch", "norse"),
         "pip install 'spikelab[torch]'  (or: pip install torch norse)",
     ),
     "brian2": _Entry(
-        "spikelab.backends.brian2:Brian2Backend",
+        "spikelab.backends.brian2.backend:Brian2Backend",
         ("brian2",),
         "pip install 'spikelab[brian2]'  (or: pip install brian2)",
     ),
     "lava": _Entry(
-        "spikelab.backends.lava:LavaBackend",
+        "spikelab.backends.lava.backend:LavaBackend",
         ("lava",),
         "pip install 'spikelab[lava]' in a Python 3.10 environment with numpy<2 "
         "(in this repo: make venv-lava, then use .venv-lava/bin/python)",
     ),
     "crossbar": _Entry(
-        "spikelab.backends.crossbar:CrossbarBackend", ("numba",), "pip install numba"
+        "spikelab.backends.crossbar.backend:CrossbarBackend", ("numba",), "pip install numba"
     ),
 }
 _ALIASES = {"norse": "torch", "cpu": "numba"}
-# The order in which backend="auto" prefers backends (a GPU first when one is present).
-_AUTO_ORDER = ("torch-cuda", "numba", "torch", "brian2")
+
+
+def install_command(name: str) -> str:
+    """The exact command that installs what built-in backend ``name`` needs."""
+    if name not in _BUILTIN:
+        raise ValueError(f"no built-in backend {name!r}; built-in: {', '.join(_BUILTIN)}")
+    return _BUILTIN[name].install
 
 
 def _entry_point_backends() -> dict[str, Any]:

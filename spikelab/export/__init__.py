@@ -37,7 +37,7 @@ def import_nir(path: str | Path, **options: Any) -> Network:
     return from_nir(path, **options)
 
 
-def export_lava(net: Network, path: str | Path, dt: float = 1.0,
+def export_lava(net: Network, path: str | Path, dt: float | None = None,
                 precision: str = "fixed_pt", **options: Any) -> Path:  # fmt: skip
     """Write a Lava deployment artifact folder (see ``spikelab.export.lava``)."""
     from .lava import export_lava as _export

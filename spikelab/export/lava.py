@@ -9,7 +9,7 @@
                           (source RingBuffer, LIF/LIFRefractory, Sparse/DelaySparse, sinks)
       params.npz          the (quantised) parameters: per group its neuron indices, scale
                           (units of v per mV), reset state; per block its weights and exponent
-      lava_models.py      verbatim copy of spikelab.backends.lava_models (Lava + numpy only):
+      lava_models.py      verbatim copy of spikelab.backends.lava.models (Lava + numpy only):
                           the bit-accurate LIFRefractory model Lava 0.10 lacks
       run_artifact.py     a runner: ``python run_artifact.py inputs.npy`` (Lava + numpy only)
 
@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..backends.base import UnsupportedFeature
-from ..backends.flat import flatten
-from ..backends.lava_plan import IzhGroup, LifGroup, build_plan
+from ..backends.lava.plan import IzhGroup, LifGroup, build_plan
+from ..ir import flatten
 from ..network import Network
 
 FORMAT = "spikelab.lava-artifact"
@@ -103,7 +103,7 @@ def export_lava(
     net: Network,
     path: str | Path,
     *,
-    dt: float = 1.0,
+    dt: float | None = None,
     precision: str = "fixed_pt",
     n_steps: int = 100,
     merge: bool = False,
@@ -115,13 +115,13 @@ def export_lava(
         one would deploy them; True the backend's default single LIF process (its spikes
         then equal ``net.compile("lava", precision=precision)`` bit for bit).
     """
-    from ..backends.lava import PRECISIONS, import_lava
+    from ..backends.lava.backend import PRECISIONS, import_lava
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if int(n_steps) < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-    net.check_dt(dt)
+    dt = net.resolve_dt(dt)
     plan = build_plan(flatten(net, dt), merge=merge)
     izh = [p for g in plan.groups if isinstance(g, IzhGroup) for p in g.population.split("+")]
     if izh:
@@ -131,7 +131,7 @@ def export_lava(
         )
     fixed = None
     if precision == "fixed_pt":
-        from ..backends.lava_fixed import quantize
+        from ..backends.lava.fixed import quantize
 
         fixed = quantize(plan)
     out = Path(path)
@@ -141,8 +141,8 @@ def export_lava(
     import_lava()
     from lava.utils.serialization import save
 
-    from ..backends import lava_models
-    from ..backends.lava_graph import build_graph
+    from ..backends.lava import models as lava_models
+    from ..backends.lava.graph import build_graph
 
     graph = build_graph(plan, int(n_steps), precision, fixed, stock=True)
     save(_process_list(graph), str(out / PROCESSES_FILE))

@@ -44,9 +44,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..backends import _kernels as K
+from .. import ir as K
 from ..backends.base import UnsupportedFeature
-from ..backends.flat import flatten
+from ..ir import flatten
 from ..network import InputPort, Network, Population, Projection
 from ..network_io import _json_default, atomic_path
 from ..neurons import LIF, model_from_dict
@@ -67,9 +67,7 @@ def _import_nir() -> Any:
 
 
 def _dt_ms(net: Network, dt: float | None) -> float:
-    dt = net.metadata.get("dt", 1.0) if dt is None else dt
-    net.check_dt(float(dt))
-    return float(dt)
+    return net.resolve_dt(None if dt is None else float(dt))
 
 
 # ---- export ------------------------------------------------------------------------------
@@ -149,7 +147,7 @@ def _projection_nodes(nir: Any, net: Network, k: int, pr: Projection, dt_u: floa
 def to_nir(net: Network, *, dt: float | None = None, time_unit: str = "s",
            strict: bool = True) -> Any:  # fmt: skip
     """``net`` as a ``nir.NIRGraph`` for a simulation step of ``dt`` ms (default: the
-    network's metadata "dt", else 1 ms); NIR times in ``time_unit`` ("s" or "ms")."""
+    network's ``dt``, else 1 ms); NIR times in ``time_unit`` ("s" or "ms")."""
     nir = _import_nir()
     if time_unit not in TIME_UNITS:
         raise ValueError(f"time_unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}")
@@ -179,6 +177,7 @@ def to_nir(net: Network, *, dt: float | None = None, time_unit: str = "s",
         "time_unit": time_unit,
         "discretisation": "forward-Euler-matched",
         "network_metadata": json.dumps(net.metadata, default=_json_default),
+        "network_dt_ms": json.dumps(net.dt),
     }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
@@ -453,6 +452,14 @@ def from_nir(graph: Any, *, dt: float | None = None, time_unit: str = "s") -> Ne
     pops = reader.populations()
     projs = reader.projections({p.name for p in inputs})
     metadata = json.loads(meta["network_metadata"]) if "network_metadata" in meta else {}
+    # the step the network is built for: spikelab's own graphs state it (null: in steps);
+    # a foreign graph is discretised here with dt_ms, so it is built for that step
+    net_dt = json.loads(meta["network_dt_ms"]) if "network_dt_ms" in meta else dt_ms
+    net_dt = metadata.pop("dt", net_dt)  # graphs written before Network.dt kept it here
     return Network(
-        populations=tuple(pops), inputs=tuple(inputs), projections=tuple(projs), metadata=metadata
+        populations=tuple(pops),
+        inputs=tuple(inputs),
+        projections=tuple(projs),
+        metadata=metadata,
+        dt=net_dt,
     )

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backends.flat import FlatCSR, flatten
-from ..backends.lava_plan import Block, IzhGroup, LavaPlan, LifGroup, build_plan
+from ..backends.lava.plan import Block, IzhGroup, LavaPlan, LifGroup, build_plan
+from ..ir import FlatCSR, flatten
 from ..network import Network
 
 
@@ -179,7 +179,7 @@ def _fan_out(csr: FlatCSR) -> int:
 def _weight_bits(plan: LavaPlan) -> tuple[str, dict[str, Any]]:
     if any(isinstance(g, IzhGroup) for g in plan.groups):
         return "8-bit mantissa + exponent (not quantised: Izhikevich runs in floating point)", {}
-    from ..backends.lava_fixed import quantize
+    from ..backends.lava.fixed import quantize
 
     q = quantize(plan)
     exps = sorted({v["weight_exp"] for v in q.report["blocks"].values()})
@@ -196,12 +196,12 @@ def resource_report(net: Network, target: str = "loihi2", *, dt: float | None = 
                     limits: Loihi2Limits | None = None) -> ResourceReport:  # fmt: skip
     """Count what ``net`` needs and estimate the Loihi 2 neuro-cores (see module doc).
 
-    dt : step in ms for the quantisation (default: the network's metadata "dt", else 1).
+    dt : step in ms for the quantisation (default: the network's ``dt``, else 1).
     """
     if target.lower() not in ("loihi2", "loihi 2", "loihi-2"):
         raise ValueError(f"unknown target {target!r}; known targets: 'loihi2'")
     lim = limits or Loihi2Limits()
-    dt = float(net.metadata.get("dt", 1.0) if dt is None else dt)
+    dt = net.resolve_dt(dt)
     flat = flatten(net, dt)
     plan = build_plan(flat, merge=False, max_groups=10**6)  # one process per population
     reasons: list[str] = []

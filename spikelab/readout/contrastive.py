@@ -192,7 +192,7 @@ def _checked(
 def _tensor(x: Any, device: str | torch.device | None = None) -> torch.Tensor:
     """[n, features] float32 tensor from a Recording (its ``counts_tensor`` extra when the
     torch backend left one on the device), a tensor, or an array [n, f] / [n, bins, neurons]."""
-    from ..backends.base import Recording
+    from ..spikes import Recording
 
     if isinstance(x, Recording):
         x = x.extras.get("counts_tensor", x.counts)

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier, RidgeClass
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from ..backends.base import Recording
+from ..spikes import Recording
 
 
 def reservoir_features(states: Recording | np.ndarray) -> np.ndarray:

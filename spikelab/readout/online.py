@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
-from ..backends.base import Recording
+from ..spikes import Recording
 from .linear import check_features, reservoir_features
 from .rules import RULES, OnlineRule, check_flag, check_force_size, check_number, make_rule
 

@@ -93,7 +93,7 @@ def delayed_net(bias: float = 0.8) -> Network:
                 delays=1,
             ),
         ),
-        metadata={"builder": "test", "dt": 1.0, "tags": ["x", 1]},
+        metadata={"builder": "test", "tags": ["x", 1]},
     )
 
 

@@ -15,7 +15,6 @@ torch = pytest.importorskip(
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
-from spikelab.backends.base import Recording  # noqa: E402
 from spikelab.readout.contrastive import (  # noqa: E402
     ContrastiveAligner,
     ProjectionHead,
@@ -25,6 +24,7 @@ from spikelab.readout.contrastive import (  # noqa: E402
     prototypical_loss,
     retrieval_accuracy,
 )
+from spikelab.spikes import Recording  # noqa: E402
 
 
 def _hand_clip(img: list[list[float]], aud: list[list[float]], tau: float) -> float:

@@ -22,11 +22,11 @@ from typing import Any
 import numba
 import numpy as np
 
+from ...ir import FlatNetwork
 from ...network import Network
-from ...spikes import SpikeBatch
-from ..base import _BUILTIN, BackendUnavailable, Recording, RecordSpec
-from ..flat import FlatNetwork, flatten
-from ..numba import check_batch, dense_recording
+from ...spikes import Recording, RecordSpec, SpikeBatch
+from ..base import BackendUnavailable, install_command
+from ..common import check_batch, dense_recording, prepare
 from . import kernel as XK
 from .devices import RRAMDevice, get_device
 from .energy import EnergyModel, estimate
@@ -111,9 +111,9 @@ def _torch_options(
     if missing:
         raise BackendUnavailable(
             f"crossbar kernel='torch' needs {', '.join(missing)}, which is not installed here. "
-            f"Install it with: {_BUILTIN['torch'].install}; or use kernel='numba'"
+            f"Install it with: {install_command('torch')}; or use kernel='numba'"
         )
-    from ..torch import TORCH_DTYPES, resolve_device
+    from ..torch.backend import TORCH_DTYPES, resolve_device
     from .torch_kernel import SUM_ORDERS, default_device
 
     dtype = str(dtype or "float64").removeprefix("torch.")
@@ -354,7 +354,7 @@ class CrossbarBackend:
             )
 
     def compile(self, net: Network, *, dt: float, record: RecordSpec) -> CrossbarSimulation:
-        net.check_dt(dt)
+        flat = prepare(net, dt)
         sizes = {x.name: x.size for x in (*net.inputs, *net.populations)}
         cells = sum(sizes[p.source] * sizes[p.target] for p in net.projections)
         if cells > _MAX_CELLS:
@@ -367,7 +367,7 @@ class CrossbarBackend:
             self._check_ir_drop(layers)
         exact = self.ideal_fallback and self.config.is_ideal
         return CrossbarSimulation(
-            flat=flatten(net, dt),
+            flat=flat,
             record=record,
             config=self.config,
             layers=layers,

@@ -1,5 +1,5 @@
 """Numba driver of the crossbar backend: the per-step synaptic input read from crossbar
-arrays, then the reference neuron step bodies of ``spikelab.backends._kernels``.
+arrays, then the reference neuron step bodies of ``spikelab.backends.numba.kernels``.
 
 Order within step t is docs/semantics.md's. Only stage 1/5 (how the ring of future inputs
 is filled) differs from the numba backend: each layer (projection on differential pairs,
@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .. import _kernels as K
+from ..numba import kernels as K
 from .arrays import (
     G_ADC_K,
     G_ADC_STEP,

@@ -39,10 +39,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...spikes import SpikeBatch
-from ..base import RecordSpec
-from ..flat import FlatNetwork
-from ..torch import (
+from ...ir import FlatNetwork
+from ...spikes import RecordSpec, SpikeBatch
+from ..torch.backend import (
     NP_DTYPES,
     TORCH_DTYPES,
     Run,
@@ -51,7 +50,7 @@ from ..torch import (
     resolve_device,
     step_and_record,
 )
-from ..torch_synapses import DENSE_ABOVE, DelayedWeights, InputSchedule, delayed_weights, density
+from ..torch.synapses import DENSE_ABOVE, DelayedWeights, InputSchedule, delayed_weights, density
 from . import kernel as XK
 from .arrays import G_NOISE
 from .mapping import Layer

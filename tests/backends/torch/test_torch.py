@@ -31,8 +31,8 @@ from spikelab.reservoirs import lsm_column
 torch = pytest.importorskip("torch")
 pytest.importorskip("norse")
 
-from spikelab.backends import torch as tb  # noqa: E402
-from spikelab.backends import torch_steps  # noqa: E402
+from spikelab.backends.torch import backend as tb  # noqa: E402
+from spikelab.backends.torch import steps as torch_steps  # noqa: E402
 
 pytestmark = pytest.mark.needs_torch
 
@@ -198,7 +198,7 @@ def test_chunks_and_threads_do_not_change_results(net, batch, ref):
 
 
 def test_input_schedule_in_windows(monkeypatch, net, batch, ref):
-    from spikelab.backends import torch_synapses
+    from spikelab.backends.torch import synapses as torch_synapses
 
     windows = []
     expand = torch_synapses.InputSchedule._expand

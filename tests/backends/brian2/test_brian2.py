@@ -13,8 +13,9 @@ import scipy.sparse as sp
 
 import spikelab as sl
 from spikelab import BackendUnavailable, RecordSpec, SpikeBatch
-from spikelab.backends import brian2_inputs, brian2_model
-from spikelab.backends.brian2_inputs import input_arrays, make_layout, plan_inputs
+from spikelab.backends.brian2 import inputs as brian2_inputs
+from spikelab.backends.brian2 import model as brian2_model
+from spikelab.backends.brian2.inputs import input_arrays, make_layout, plan_inputs
 
 needs_brian2 = pytest.mark.needs_brian2
 
@@ -22,7 +23,7 @@ needs_brian2 = pytest.mark.needs_brian2
 @pytest.fixture(scope="module")
 def b2() -> object:
     """The brian2 module, or a skip saying why it cannot be used here."""
-    from spikelab.backends.brian2 import _import_brian2
+    from spikelab.backends.brian2.backend import _import_brian2
 
     try:
         return _import_brian2()

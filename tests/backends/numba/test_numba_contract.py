@@ -218,7 +218,7 @@ def test_unknown_backend_lists_known_ones():
 
 def test_backend_unavailable_names_the_install_command(monkeypatch):
     entry = base._Entry(
-        "spikelab.backends.numba:NumbaBackend",
+        "spikelab.backends.numba.backend:NumbaBackend",
         ("spikelab_missing_dependency_xyz",),
         "pip install spikelab-missing-dependency-xyz",
     )

@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels as K
-from .brian2_inputs import Layout
-from .flat import FlatNetwork
+from ... import ir as K
+from ...ir import FlatNetwork
+from .inputs import Layout
 
 # Names of the state variables: 'i' is Brian2's neuron index, so the synaptic current is 'isyn'.
 LIF_MODEL = """

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..spikes import SpikeBatch
+from ...spikes import SpikeBatch
 
 NEVER = float(2**52)  # an event step no run reaches: ends each input neuron's event list
 

@@ -17,11 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from ..network import Network
-from ..neurons import LIF, Izhikevich
-from . import _kernels as K
+from .network import Network
+from .neurons import LIF, Izhikevich
+
+# Row indices into the parameter matrix ``FlatNetwork.params`` [N_PARAMS, n_neurons]; the
+# two models use the rows differently. Every backend reads parameters by these names.
+BETA = 0  # both models: synaptic decay per step, exp(-dt/tau_syn) (0 for delta synapses)
+ALPHA, V_REST, V_RESET, V_TH, BIAS_TERM = 1, 2, 3, 4, 5  # LIF
+A, B, C, D, V_PEAK, BIAS, V_INIT = 1, 2, 3, 4, 5, 6, 7  # Izhikevich
+N_PARAMS = 8
+KIND_LIF, KIND_IZH = 0, 1
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,6 @@ class FlatCSR:
     @property
     def nnz(self) -> int:
         return len(self.indices)
-
-    def to_scipy(self) -> sp.csr_matrix:
-        """Weights as scipy CSR (duplicates, if any, are summed)."""
-        return sp.csr_matrix((self.weights, self.indices, self.indptr), shape=self.shape)
 
     def rows(self) -> np.ndarray:
         return np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
@@ -72,8 +74,8 @@ class FlatNetwork:
     pop_names: tuple[str, ...]
     pop_start: np.ndarray  # int64 [n_pops]
     pop_stop: np.ndarray
-    pop_kind: np.ndarray  # int64, K.KIND_LIF or K.KIND_IZH
-    params: np.ndarray  # float64 [K.N_PARAMS, n_neurons]
+    pop_kind: np.ndarray  # int64, KIND_LIF or KIND_IZH
+    params: np.ndarray  # float64 [N_PARAMS, n_neurons]
     n_ref: np.ndarray  # int32 refractory steps (LIF)
     inputs: FlatCSR
     recurrent: FlatCSR
@@ -96,25 +98,25 @@ class FlatNetwork:
 
 def _pack_lif(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> np.ndarray:  # noqa: N803
     alpha = np.exp(-dt / m["tau_mem"])
-    P[K.BETA, sl] = _syn_decay(m["tau_syn"], dt)
-    P[K.ALPHA, sl] = alpha
-    P[K.V_REST, sl] = m["v_rest"]
-    P[K.V_RESET, sl] = m["v_reset"]
-    P[K.V_TH, sl] = m["v_th"]
-    P[K.BIAS_TERM, sl] = (1.0 - alpha) * m["bias"]
+    P[BETA, sl] = _syn_decay(m["tau_syn"], dt)
+    P[ALPHA, sl] = alpha
+    P[V_REST, sl] = m["v_rest"]
+    P[V_RESET, sl] = m["v_reset"]
+    P[V_TH, sl] = m["v_th"]
+    P[BIAS_TERM, sl] = (1.0 - alpha) * m["bias"]
     return np.rint(m["t_ref"] / dt).astype(np.int32)
 
 
 def _pack_izh(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> None:  # noqa: N803
-    P[K.BETA, sl] = _syn_decay(m["tau_syn"], dt)
+    P[BETA, sl] = _syn_decay(m["tau_syn"], dt)
     for row, name in (
-        (K.A, "a"),
-        (K.B, "b"),
-        (K.C, "c"),
-        (K.D, "d"),
-        (K.V_PEAK, "v_peak"),
-        (K.BIAS, "bias"),
-        (K.V_INIT, "v_init"),
+        (A, "a"),
+        (B, "b"),
+        (C, "c"),
+        (D, "d"),
+        (V_PEAK, "v_peak"),
+        (BIAS, "bias"),
+        (V_INIT, "v_init"),
     ):
         P[row, sl] = m[name]
 
@@ -156,7 +158,7 @@ def _merge(net: Network, sources: dict[str, slice], n_rows: int) -> FlatCSR:
 def flatten(net: Network, dt: float) -> FlatNetwork:
     """Flatten ``net`` for a step of ``dt`` ms (parameters precomputed in float64)."""
     n = net.n_neurons
-    P = np.zeros((K.N_PARAMS, n), dtype=np.float64)  # noqa: N806
+    P = np.zeros((N_PARAMS, n), dtype=np.float64)  # noqa: N806
     n_ref = np.zeros(n, dtype=np.int32)
     slices = net.population_slices()
     kinds = []
@@ -165,10 +167,10 @@ def flatten(net: Network, dt: float) -> FlatNetwork:
         m = pop.model.expand(pop.size)
         if isinstance(pop.model, LIF):
             n_ref[sl] = _pack_lif(P, sl, m, dt)
-            kinds.append(K.KIND_LIF)
+            kinds.append(KIND_LIF)
         elif isinstance(pop.model, Izhikevich):
             _pack_izh(P, sl, m, dt)
-            kinds.append(K.KIND_IZH)
+            kinds.append(KIND_IZH)
         else:  # pragma: no cover - the model registry only holds these two
             raise TypeError(f"no kernel for neuron model {type(pop.model).__name__}")
     return FlatNetwork(

@@ -69,14 +69,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..network import Network
-from ..spikes import SpikeBatch, SpikeTrains
-from . import _kernels as K
-from . import torch_steps as S
-from .base import BackendUnavailable, Recording, RecordSpec
-from .flat import FlatNetwork, flatten
-from .numba import check_batch
-from .torch_synapses import (
+from ... import ir as K
+from ...ir import FlatNetwork
+from ...network import Network
+from ...spikes import Recording, RecordSpec, SpikeBatch, SpikeTrains
+from ..base import BackendUnavailable
+from ..common import check_batch, prepare
+from . import steps as S
+from .synapses import (
     DENSE_ABOVE,
     DelayedWeights,
     InputSchedule,
@@ -405,9 +405,8 @@ class TorchBackend:
         self.batch_size, self.threads = int(batch_size), threads
 
     def compile(self, net: Network, *, dt: float, record: RecordSpec) -> TorchSimulation:
-        net.check_dt(dt)
         return TorchSimulation(
-            flatten(net, dt),
+            prepare(net, dt),
             record,
             device=self.device,
             dtype=self.dtype,

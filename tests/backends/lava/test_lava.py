@@ -26,9 +26,9 @@ from spikelab import (  # noqa: E402
     SpikeBatch,
     UnsupportedFeature,
 )
-from spikelab.backends.flat import flatten  # noqa: E402
-from spikelab.backends.lava_fixed import decay_v, quantize  # noqa: E402
-from spikelab.backends.lava_plan import build_plan  # noqa: E402
+from spikelab.backends.lava.fixed import decay_v, quantize  # noqa: E402
+from spikelab.backends.lava.plan import build_plan  # noqa: E402
+from spikelab.ir import flatten  # noqa: E402
 
 pytestmark = [
     pytest.mark.needs_lava,

@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .base import UnsupportedFeature
-from .lava_plan import Block, LavaPlan, LifGroup
+from ..base import UnsupportedFeature
+from .plan import Block, LavaPlan, LifGroup
 
 A_IN_MAX = 2**15 - 1  # 16-bit signed synaptic input per step
 UV_MAX = 2**23 - 1  # 24-bit signed u and v

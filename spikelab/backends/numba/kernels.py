@@ -18,12 +18,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Row indices into the parameter matrix P.
-BETA = 0  # both models: synaptic decay per step, exp(-dt/tau_syn) (0 for delta synapses)
-ALPHA, V_REST, V_RESET, V_TH, BIAS_TERM = 1, 2, 3, 4, 5  # LIF
-A, B, C, D, V_PEAK, BIAS, V_INIT = 1, 2, 3, 4, 5, 6, 7  # Izhikevich
-N_PARAMS = 8
-KIND_LIF, KIND_IZH = 0, 1
+from ...ir import (  # the parameter-row layout (spikelab.ir owns it)
+    ALPHA,
+    BETA,
+    BIAS,
+    BIAS_TERM,
+    KIND_LIF,
+    V_INIT,
+    V_PEAK,
+    V_RESET,
+    V_REST,
+    V_TH,
+    A,
+    B,
+    C,
+    D,
+)
 
 
 @njit(cache=True, inline="always")

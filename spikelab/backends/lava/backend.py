@@ -19,7 +19,7 @@ What maps, and how (details in ``lava_plan`` and docs/backends/lava.md):
 * ``fixed_pt`` is Loihi's bit-accurate arithmetic (Lava's ``PyLifModelBitAcc`` and
   ``PySparseModelBitAcc``, plus a bit-accurate ``LIFRefractory`` model): weights get an
   8-bit mantissa and a shared exponent per block, decays 12 bits, thresholds and biases
-  mantissa and exponent (``spikelab.backends.lava_fixed``); the quantisation error of every
+  mantissa and exponent (``spikelab.backends.lava.fixed``); the quantisation error of every
   parameter is ``sim.quantization_report`` and ``Recording.extras["quantization"]``.
 
 What does not map: Izhikevich in ``fixed_pt`` (``UnsupportedFeature``); a neuron whose
@@ -45,12 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from ..network import Network
-from ..spikes import SpikeBatch, SpikeTrains
-from .base import Recording, RecordSpec, UnsupportedFeature
-from .flat import flatten
-from .lava_plan import MAX_GROUPS, IzhGroup, LavaPlan, LifGroup, build_plan
-from .numba import check_batch
+from ...network import Network
+from ...spikes import Recording, RecordSpec, SpikeBatch, SpikeTrains
+from ..base import UnsupportedFeature
+from ..common import check_batch, prepare
+from .plan import MAX_GROUPS, IzhGroup, LavaPlan, LifGroup, build_plan
 
 FLOAT, FIXED = "floating_pt", "fixed_pt"
 PRECISIONS = (FLOAT, FIXED)
@@ -204,7 +203,7 @@ class LavaSimulation:
         if graph is not None and graph.n_steps == n_steps and graph.capacity >= events:
             return graph, False
         _stop(self._rt)
-        from .lava_graph import build_graph
+        from .graph import build_graph
 
         t0 = time.perf_counter()
         capacity = max(64, int(1.5 * events))
@@ -272,7 +271,7 @@ class LavaSimulation:
         return rows[:, 1:]
 
     def _read_spikes(self, graph: Any, n_samples: int) -> np.ndarray:
-        from .lava_io import unpack
+        from .io import unpack
 
         spk = np.zeros((n_samples, graph.n_steps, self.plan.n_neurons), dtype=np.uint8)
         rows = self._rows(graph, n_samples)
@@ -340,8 +339,7 @@ class LavaBackend:
         import_lava()
 
     def compile(self, net: Network, *, dt: float, record: RecordSpec) -> LavaSimulation:
-        net.check_dt(dt)
-        plan = build_plan(flatten(net, dt), merge=self.merge, max_groups=self.max_groups)
+        plan = build_plan(prepare(net, dt), merge=self.merge, max_groups=self.max_groups)
         fixed = None
         if self.precision == FIXED:
             izh = [
@@ -353,7 +351,7 @@ class LavaBackend:
                     "fixed-point Izhikevich model, and spikelab's Lava process implements only "
                     "the floating-point update; use precision='floating_pt'"
                 )
-            from .lava_fixed import quantize
+            from .fixed import quantize
 
             fixed = quantize(plan)
         return LavaSimulation(plan, record, self.precision, fixed, self.chunk)

@@ -13,63 +13,14 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..network import Network
-from ..spikes import SpikeBatch, SpikeTrains
-from . import _kernels as K
-from .base import Recording, RecordSpec
-from .flat import FlatNetwork, flatten
-from .numba_stepper import NumbaStepper
+from ...ir import FlatNetwork
+from ...network import Network
+from ...spikes import Recording, RecordSpec, SpikeBatch
+from ..common import check_batch, dense_recording, prepare
+from . import kernels as K
+from .stepper import NumbaStepper
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
-
-
-def check_batch(batch: SpikeBatch, n_inputs: int, dt: float) -> None:
-    """Clear errors for a batch that does not fit the compiled network."""
-    if not isinstance(batch, SpikeBatch):
-        raise TypeError(
-            f"run() takes a SpikeBatch, got {type(batch).__name__}; build one with "
-            "spikelab.encoding.encode_events(...) or SpikeBatch.from_dense(array)"
-        )
-    if batch.n_channels != n_inputs:
-        raise ValueError(
-            f"the batch has {batch.n_channels} channels but the network has {n_inputs} "
-            "input channels; encode the events for this network's input ports"
-        )
-    if not np.isclose(batch.dt, dt):
-        raise ValueError(
-            f"the batch was binned with dt={batch.dt} ms but the simulation was compiled with "
-            f"dt={dt} ms; re-encode with the same dt"
-        )
-
-
-def dense_recording(
-    f: FlatNetwork,
-    record: RecordSpec,
-    n_steps: int,
-    counts: np.ndarray,
-    raster: np.ndarray,
-    vrec: np.ndarray,
-    n_spk: np.ndarray,
-    n_syn: np.ndarray,
-    wall: float,
-    extras: dict | None = None,
-) -> Recording:
-    """The Recording of a kernel that filled dense per-sample arrays: counts [B, bins, N],
-    raster [B, T, N] (when recorded), voltages [B, T, k], and per-sample counters."""
-    return Recording(
-        counts=counts,
-        bin_steps=record.bin_width(n_steps),
-        n_steps=n_steps,
-        dt=f.dt,
-        populations=f.pop_table(),
-        raster=SpikeTrains.from_dense(raster) if record.raster else None,
-        voltage=vrec if record.voltage else None,
-        voltage_neurons=record.voltage,
-        n_spikes=int(n_spk.sum()),
-        n_synaptic_events=int(n_syn.sum()),
-        wall_time_s=wall,
-        extras=extras or {},
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +69,7 @@ class NumbaSimulation:
 
     def stepper(self) -> NumbaStepper:
         """One sample, step by step, for closed loops (readout feedback, online learning):
-        see :mod:`spikelab.backends.numba_stepper`. Same arithmetic as ``run``."""
+        see :mod:`spikelab.backends.numba.stepper`. Same arithmetic as ``run``."""
         return NumbaStepper(self.flat, self.splits, _DTYPES[self.dtype])
 
 
@@ -136,5 +87,4 @@ class NumbaBackend:
         self.threads = threads
 
     def compile(self, net: Network, *, dt: float, record: RecordSpec) -> NumbaSimulation:
-        net.check_dt(dt)
-        return NumbaSimulation(flatten(net, dt), record, self.dtype, self.threads)
+        return NumbaSimulation(prepare(net, dt), record, self.dtype, self.threads)

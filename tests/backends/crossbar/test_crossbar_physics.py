@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from spikelab import LIF, InputPort, Network, Population, Projection, RecordSpec, SpikeBatch
-from spikelab.backends import _kernels as K
+from spikelab import ir as K
 from spikelab.backends.crossbar import kernel as XK
 
 DECAY = 0.5

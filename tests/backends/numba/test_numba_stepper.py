@@ -5,9 +5,9 @@ import pytest
 import scipy.sparse as sp
 
 import spikelab as sl
-from spikelab.backends.base import RecordSpec
 from spikelab.network import InputPort, Network, Population, Projection
 from spikelab.neurons import LIF, Izhikevich
+from spikelab.spikes import RecordSpec
 
 
 def mixed(seed=0):

@@ -56,14 +56,14 @@ from typing import Any
 
 import numpy as np
 
-from ..network import Network
-from ..spikes import SpikeBatch
-from .base import BackendUnavailable, Recording, RecordSpec
-from .brian2_inputs import Layout, input_arrays, make_layout, plan_inputs
-from .brian2_model import Built, build
-from .brian2_results import Spikes, collect, make_recording
-from .flat import FlatNetwork, flatten
-from .numba import check_batch
+from ...ir import FlatNetwork
+from ...network import Network
+from ...spikes import Recording, RecordSpec, SpikeBatch
+from ..base import BackendUnavailable
+from ..common import check_batch, prepare
+from .inputs import Layout, input_arrays, make_layout, plan_inputs
+from .model import Built, build
+from .results import Spikes, collect, make_recording
 
 MODES = ("runtime", "cpp_standalone")
 TARGETS = ("numpy", "cython")
@@ -302,7 +302,6 @@ class Brian2Backend:
         self.threads = int(threads)
 
     def compile(self, net: Network, *, dt: float, record: RecordSpec) -> Brian2Simulation:
-        net.check_dt(dt)
         return Brian2Simulation(
-            flatten(net, dt), record, self.mode, self.target, self.directory, self.threads
+            prepare(net, dt), record, self.mode, self.target, self.directory, self.threads
         )

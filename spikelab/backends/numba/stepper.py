@@ -5,7 +5,7 @@
 advances every neuron by one step and returns the indices of the neurons that spiked, so
 that a caller can compute a readout from them and feed it back as the next step's input
 (FORCE with feedback, closed-loop control, online learning). The arithmetic is the
-reference kernel's (``spikelab.backends._kernels``): stepping a sample through gives the
+reference kernel's (``spikelab.backends.numba.kernels``): stepping a sample through gives the
 same spikes, voltages and counters, bit for bit, as ``sim.run`` on the batch with the same
 input values (tested). Input values are rounded to float32 first, as a ``SpikeBatch``
 stores them.
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _kernels as K
-from .flat import FlatNetwork
+from ...ir import FlatNetwork
+from . import kernels as K
 
 _NO_BINS = np.iinfo(np.int64).max // 4  # one count bin for the whole run
 

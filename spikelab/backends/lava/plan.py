@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels as K
-from .base import UnsupportedFeature
-from .flat import FlatCSR, FlatNetwork
+from ... import ir as K
+from ...ir import FlatCSR, FlatNetwork
+from ..base import UnsupportedFeature
 
 #: Above this many Lava neuron processes the graph becomes impractically slow (every
 #: Lava process is an OS process); with merge=False, refractory periods split populations.

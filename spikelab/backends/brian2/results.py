@@ -11,10 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..spikes import SpikeBatch, SpikeTrains
-from .base import Recording, RecordSpec
-from .brian2_model import Built
-from .flat import FlatNetwork
+from ...ir import FlatNetwork
+from ...spikes import Recording, RecordSpec, SpikeBatch, SpikeTrains
+from .model import Built
 
 
 @dataclass(frozen=True)

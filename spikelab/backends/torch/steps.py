@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from . import _kernels as K
+from ... import ir as K
 
 with warnings.catch_warnings():  # norse's import triggers torch.jit.script deprecation notes
     warnings.simplefilter("ignore")

@@ -38,9 +38,9 @@ from lava.proc.sparse.models import (
 from lava.proc.sparse.process import DelaySparse, Sparse
 from lava.utils.weightutils import SignMode
 
-from . import lava_io as io
-from . import lava_models as lm
-from .lava_plan import INPUT, Block, IzhGroup, LavaPlan, LifGroup, scalar_or_array
+from . import io
+from . import models as lm
+from .plan import INPUT, Block, IzhGroup, LavaPlan, LifGroup, scalar_or_array
 
 FLOAT, FIXED = "floating_pt", "fixed_pt"
 _SIGN = {

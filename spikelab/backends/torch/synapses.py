@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..spikes import SpikeBatch
-from .flat import FlatCSR
+from ...ir import FlatCSR
+from ...spikes import SpikeBatch
 
 # Recurrent weight density (stored synapses / (G * N * N)) above which "auto" uses dense
 # matrices (float32 only; float64 keeps CSR's exact summation order). Measured on the CPU:
