@@ -42,7 +42,7 @@ import spikelab as sl
 from spikelab.readout import WhatWhenReadout
 from spikelab.readout.traces import exponential_traces
 from spikelab.readout.what_when import bump
-from spikelab.results import atomic_folder
+from spikelab.fileio import atomic_folder
 from spikelab.spikes import RecordSpec
 
 N_SEQ, N_BG, SEG = 20, 50, 18  # cue channels, background channels, ms per cue channel

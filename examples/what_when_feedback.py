@@ -30,7 +30,7 @@ from what_when import WHAT, WHEN, cue_trials, reservoir
 from spikelab.network import InputPort, Network, Projection
 from spikelab.readout import WhatWhenReadout
 from spikelab.readout.what_when import bump
-from spikelab.results import atomic_folder
+from spikelab.fileio import atomic_folder
 from spikelab.spikes import RecordSpec
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from spikelab.config import load_config
-from spikelab.results import atomic_folder
+from spikelab.fileio import atomic_folder
 from spikelab.zero_shot import run_zero_shot
 
 HERE = Path(__file__).resolve().parent

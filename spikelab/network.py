@@ -35,10 +35,10 @@ def normalise_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     network equals itself after a save/load round trip."""
     import json
 
-    from .network_io import _json_default
+    from .fileio import json_default
 
     try:
-        return json.loads(json.dumps(dict(meta), default=_json_default))
+        return json.loads(json.dumps(dict(meta), default=json_default))
     except TypeError as e:
         raise TypeError(f"network metadata must be JSON-serialisable: {e}") from None
 

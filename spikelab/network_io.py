@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ import h5py
 import numpy as np
 import scipy.sparse as sp
 
+from .fileio import atomic_path, json_default
 from .neurons import model_from_dict
 
 if TYPE_CHECKING:
@@ -33,13 +33,6 @@ if TYPE_CHECKING:
 FORMAT = "spikelab.network"
 FORMAT_VERSION = 2  # 2: Network.dt is the attribute "dt" (1 kept it in metadata)
 READABLE_VERSIONS = (1, 2)
-
-
-def atomic_path(path: Path) -> Path:
-    """A temporary sibling of ``path`` to write to before ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def save_network(net: Network, path: str | Path) -> Path:
@@ -52,7 +45,7 @@ def save_network(net: Network, path: str | Path) -> Path:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["metadata"] = json.dumps(net.metadata, default=_json_default)
+            f.attrs["metadata"] = json.dumps(net.metadata, default=json_default)
             if net.dt is not None:
                 f.attrs["dt"] = net.dt
             g = f.create_group("populations")
@@ -82,16 +75,6 @@ def save_network(net: Network, path: str | Path) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
-
-
-def _json_default(o: object) -> object:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, tuple | set):
-        return list(o)
-    raise TypeError(f"metadata value of type {type(o).__name__} is not JSON-serialisable")
 
 
 def load_network(path: str | Path) -> Network:

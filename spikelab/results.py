@@ -16,11 +16,6 @@ end, so an interrupted run never leaves a half-written results folder.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,42 +23,9 @@ import h5py
 import numpy as np
 
 from .config import to_toml
+from .fileio import atomic_folder, json_safe
 
 FORMAT_VERSION = 1
-
-
-def _json_safe(o: Any) -> Any:
-    if isinstance(o, dict):
-        return {str(k): _json_safe(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [_json_safe(v) for v in o]
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    return o
-
-
-@contextmanager
-def atomic_folder(out: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder to fill; on success it replaces ``out`` by renames,
-    so ``out`` is never half-written. On an exception the temporary folder is removed."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_results(
@@ -83,7 +45,7 @@ def write_results(
     out = Path(cfg["output"]["dir"])
     with atomic_folder(out) as tmp:
         (tmp / "config.toml").write_text(to_toml(cfg))
-        (tmp / "metrics.json").write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
+        (tmp / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2) + "\n")
         with h5py.File(tmp / "states.h5", "w") as f:
             f.attrs["format"] = "spikelab.results"
             f.attrs["format_version"] = FORMAT_VERSION

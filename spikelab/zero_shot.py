@@ -426,12 +426,13 @@ def _write_folder(
     """Write the results folder under a temporary name; rename it into place at the end."""
     import h5py
 
-    from .results import FORMAT_VERSION, _json_safe, atomic_folder
+    from .fileio import atomic_folder, json_safe
+    from .results import FORMAT_VERSION
 
     out = Path(cfg["output"]["dir"])
     with atomic_folder(out) as tmp:
         (tmp / "config.toml").write_text(to_toml(cfg))
-        (tmp / "metrics.json").write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
+        (tmp / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2) + "\n")
         if cfg["output"]["plots"]:
             plot_retrieval(
                 metrics["retrieval"],

@@ -46,9 +46,9 @@ import scipy.sparse as sp
 
 from .. import ir as K
 from ..backends.base import UnsupportedFeature
+from ..fileio import atomic_path, json_default
 from ..ir import flatten
 from ..network import InputPort, Network, Population, Projection
-from ..network_io import _json_default, atomic_path
 from ..neurons import LIF, model_from_dict
 
 FORMAT = "spikelab.nir"
@@ -176,7 +176,7 @@ def to_nir(net: Network, *, dt: float | None = None, time_unit: str = "s",
         "dt_ms": dt_ms,
         "time_unit": time_unit,
         "discretisation": "forward-Euler-matched",
-        "network_metadata": json.dumps(net.metadata, default=_json_default),
+        "network_metadata": json.dumps(net.metadata, default=json_default),
         "network_dt_ms": json.dumps(net.dt),
     }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
