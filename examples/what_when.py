@@ -39,10 +39,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import spikelab as sl
+from spikelab.fileio import atomic_folder
 from spikelab.readout import WhatWhenReadout
 from spikelab.readout.traces import exponential_traces
 from spikelab.readout.what_when import bump
-from spikelab.fileio import atomic_folder
 from spikelab.spikes import RecordSpec
 
 N_SEQ, N_BG, SEG = 20, 50, 18  # cue channels, background channels, ms per cue channel

@@ -27,10 +27,10 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 from what_when import WHAT, WHEN, cue_trials, reservoir
 
+from spikelab.fileio import atomic_folder
 from spikelab.network import InputPort, Network, Projection
 from spikelab.readout import WhatWhenReadout
 from spikelab.readout.what_when import bump
-from spikelab.fileio import atomic_folder
 from spikelab.spikes import RecordSpec
 
 
