@@ -22,14 +22,15 @@ import numpy as np
 
 
 def json_default(o: object) -> object:
-    """``json.dumps(..., default=json_default)``: numpy scalars and arrays, tuples, sets."""
+    """``json.dumps(..., default=json_default)`` for metadata: numpy scalars and arrays,
+    tuples, sets."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
         return o.tolist()
     if isinstance(o, tuple | set):
         return list(o)
-    raise TypeError(f"a value of type {type(o).__name__} is not JSON-serialisable")
+    raise TypeError(f"metadata value of type {type(o).__name__} is not JSON-serialisable")
 
 
 def json_safe(o: Any) -> Any:
