@@ -25,7 +25,7 @@ from spikelab.spikes import RecordSpec, SpikeBatch
 
 
 @njit(cache=True)
-def replay_recurrent(sp_ptr, sp_idx, n_steps, dvals, indptr2, indices, w, L, N):  # noqa: N803
+def replay_recurrent(sp_ptr, sp_idx, n_steps, dvals, indptr2, indices, w, L, N):
     """The recorded spikes of every step through ``propagate_split`` (and the ring cleared
     as the kernel does); returns the synaptic events."""
     total = 0
@@ -41,7 +41,7 @@ def replay_recurrent(sp_ptr, sp_idx, n_steps, dvals, indptr2, indices, w, L, N):
 
 
 @njit(cache=True)
-def replay_inputs(offsets, ev_steps, ev_ch, ev_val, n_steps, dvals, indptr2, indices, w, L, N):  # noqa: N803
+def replay_inputs(offsets, ev_steps, ev_ch, ev_val, n_steps, dvals, indptr2, indices, w, L, N):
     """Every sample's input events through ``deliver_inputs_split``; returns synaptic events."""
     total = 0
     for b in range(offsets.shape[0] - 1):
@@ -117,7 +117,7 @@ def main() -> None:
     raster = net.compile("numba", dt=batch.dt, record=RecordSpec(bin_steps=50, raster=True))
     ptr, idx = spike_table(raster.run(batch), steps)
     (in_d, in_ptr, in_idx, in_w), (rc_d, rc_ptr, rc_idx, rc_w) = sim.splits
-    L, N = f.ring_len, f.n_neurons  # noqa: N806
+    L, N = f.ring_len, f.n_neurons
     t_rc, n_rc = best_call(replay_recurrent, ptr, idx, steps, rc_d, rc_ptr, rc_idx, rc_w, L, N)
     vals = batch.values.astype(np.float64)
     t_in, n_in = best_call(

@@ -96,7 +96,7 @@ class FlatNetwork:
         )
 
 
-def _pack_lif(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> np.ndarray:  # noqa: N803
+def _pack_lif(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> np.ndarray:
     alpha = np.exp(-dt / m["tau_mem"])
     P[BETA, sl] = _syn_decay(m["tau_syn"], dt)
     P[ALPHA, sl] = alpha
@@ -107,7 +107,7 @@ def _pack_lif(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> 
     return np.rint(m["t_ref"] / dt).astype(np.int32)
 
 
-def _pack_izh(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> None:  # noqa: N803
+def _pack_izh(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> None:
     P[BETA, sl] = _syn_decay(m["tau_syn"], dt)
     for row, name in (
         (A, "a"),
@@ -158,7 +158,7 @@ def _merge(net: Network, sources: dict[str, slice], n_rows: int) -> FlatCSR:
 def flatten(net: Network, dt: float) -> FlatNetwork:
     """Flatten ``net`` for a step of ``dt`` ms (parameters precomputed in float64)."""
     n = net.n_neurons
-    P = np.zeros((N_PARAMS, n), dtype=np.float64)  # noqa: N806
+    P = np.zeros((N_PARAMS, n), dtype=np.float64)
     n_ref = np.zeros(n, dtype=np.int32)
     slices = net.population_slices()
     kinds = []

@@ -358,7 +358,18 @@ class Network:
     def load(path: str | Path) -> Network:
         from .network_io import load_network
 
-        return load_network(path)
+        return load_network(path, Network.from_parts)
+
+    @staticmethod
+    def from_parts(parts: Mapping[str, Any]) -> Network:
+        """A network from plain parts (what ``spikelab.network_io`` reads from a file)."""
+        return Network(
+            populations=tuple(Population(**p) for p in parts["populations"]),
+            inputs=tuple(InputPort(**i) for i in parts["inputs"]),
+            projections=tuple(Projection(**p) for p in parts["projections"]),
+            metadata=parts["metadata"],
+            dt=parts["dt"],
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):

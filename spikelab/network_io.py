@@ -1,8 +1,9 @@
 """HDF5 persistence of a ``Network`` (bit-identical round trip, versioned format).
 
-Layout (format version 1)::
+Layout (format version 2; version 1 files, which kept dt in metadata, are read too)::
 
-    /                attrs: format="spikelab.network", format_version=1, metadata=<json>
+    /                attrs: format="spikelab.network", format_version=2, metadata=<json>,
+                     dt (ms, when the network has one)
     /populations/<k> attrs: name, size, type=<neuron kind>; datasets: one per parameter,
                      optional "positions"
     /inputs/<k>      attrs: name, size, shape (json)
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import h5py
 import numpy as np
@@ -29,6 +31,8 @@ from .neurons import model_from_dict
 
 if TYPE_CHECKING:
     from .network import Network
+
+T = TypeVar("T")
 
 FORMAT = "spikelab.network"
 FORMAT_VERSION = 2  # 2: Network.dt is the attribute "dt" (1 kept it in metadata)
@@ -77,8 +81,14 @@ def save_network(net: Network, path: str | Path) -> Path:
     return path
 
 
-def load_network(path: str | Path) -> Network:
-    """Read a network written by ``save_network``; clear errors for other files."""
+def load_network(path: str | Path, build: Callable[[dict[str, Any]], T]) -> T:
+    """Read a network file written by ``save_network`` into its parts and hand them to
+    ``build`` (``Network.from_parts``); clear errors for other and damaged files.
+
+    The parts are plain values: ``populations`` (dicts of name, size, model, positions),
+    ``inputs`` (name, size, shape), ``projections`` (source, target, weights as scipy CSR,
+    delays, name), ``metadata`` and ``dt``. This module never imports ``spikelab.network``.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no network file at {path}")
@@ -88,7 +98,7 @@ def load_network(path: str | Path) -> Network:
         raise ValueError(f"{path} is not an HDF5 file ({e})") from None
     with f:
         try:
-            return _read_network(f, path)
+            return build(_read_parts(f, path))
         except (KeyError, TypeError, json.JSONDecodeError) as e:
             raise ValueError(
                 f"{path} is a damaged spikelab network file ({type(e).__name__}: {e}); "
@@ -96,9 +106,7 @@ def load_network(path: str | Path) -> Network:
             ) from None
 
 
-def _read_network(f: h5py.File, path: Path) -> Network:
-    from .network import InputPort, Network, Population, Projection
-
+def _check_version(f: h5py.File, path: Path) -> int:
     if f.attrs.get("format") != FORMAT:
         raise ValueError(f"{path} is not a spikelab network file (no format={FORMAT!r})")
     version = int(f.attrs.get("format_version", -1))
@@ -108,53 +116,57 @@ def _read_network(f: h5py.File, path: Path) -> Network:
             f"{', '.join(map(str, READABLE_VERSIONS))}. Re-save it with a matching spikelab "
             "version."
         )
-    pops = []
-    for k in sorted(f["populations"], key=int):
-        h = f["populations"][k]
-        params = {n: _read(h[n]) for n in h if n != "positions"}
-        model = model_from_dict(str(h.attrs["type"]), params)
-        pos = h["positions"][()] if "positions" in h else None
-        pops.append(
-            Population(
-                name=str(h.attrs["name"]), size=int(h.attrs["size"]), model=model, positions=pos
-            )
-        )
-    ins = []
-    for k in sorted(f["inputs"], key=int):
-        h = f["inputs"][k]
-        shape = json.loads(h.attrs["shape"])
-        ins.append(
-            InputPort(
-                name=str(h.attrs["name"]),
-                size=int(h.attrs["size"]),
-                shape=None if shape is None else tuple(shape),
-            )
-        )
-    projs = []
-    for k in sorted(f["projections"], key=int):
-        h = f["projections"][k]
-        w = sp.csr_matrix(
-            (h["data"][()], h["indices"][()], h["indptr"][()]),
-            shape=tuple(int(s) for s in h.attrs["shape"]),
-        )
-        projs.append(
-            Projection(
-                source=str(h.attrs["source"]),
-                target=str(h.attrs["target"]),
-                weights=w,
-                delays=_read(h["delays"]),
-                name=str(h.attrs["name"]),
-            )
-        )
+    return version
+
+
+def _groups(f: h5py.File, name: str) -> list[h5py.Group]:
+    return [f[name][k] for k in sorted(f[name], key=int)]
+
+
+def _read_population(h: h5py.Group) -> dict[str, Any]:
+    params = {n: _read(h[n]) for n in h if n != "positions"}
+    return {
+        "name": str(h.attrs["name"]),
+        "size": int(h.attrs["size"]),
+        "model": model_from_dict(str(h.attrs["type"]), params),
+        "positions": h["positions"][()] if "positions" in h else None,
+    }
+
+
+def _read_input(h: h5py.Group) -> dict[str, Any]:
+    shape = json.loads(h.attrs["shape"])
+    return {
+        "name": str(h.attrs["name"]),
+        "size": int(h.attrs["size"]),
+        "shape": None if shape is None else tuple(shape),
+    }
+
+
+def _read_projection(h: h5py.Group) -> dict[str, Any]:
+    w = sp.csr_matrix(
+        (h["data"][()], h["indices"][()], h["indptr"][()]),
+        shape=tuple(int(s) for s in h.attrs["shape"]),
+    )
+    return {
+        "source": str(h.attrs["source"]),
+        "target": str(h.attrs["target"]),
+        "weights": w,
+        "delays": _read(h["delays"]),
+        "name": str(h.attrs["name"]),
+    }
+
+
+def _read_parts(f: h5py.File, path: Path) -> dict[str, Any]:
+    version = _check_version(f, path)
     meta = json.loads(f.attrs["metadata"])
     dt = meta.pop("dt", None) if version == 1 else f.attrs.get("dt")  # 1: dt in metadata
-    return Network(
-        populations=tuple(pops),
-        inputs=tuple(ins),
-        projections=tuple(projs),
-        metadata=meta,
-        dt=None if dt is None else float(dt),
-    )
+    return {
+        "populations": [_read_population(h) for h in _groups(f, "populations")],
+        "inputs": [_read_input(h) for h in _groups(f, "inputs")],
+        "projections": [_read_projection(h) for h in _groups(f, "projections")],
+        "metadata": meta,
+        "dt": None if dt is None else float(dt),
+    }
 
 
 def _read(ds: h5py.Dataset) -> np.ndarray | float | int:

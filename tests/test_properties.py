@@ -101,7 +101,7 @@ def test_no_input_gives_no_spikes(case, n_steps, dt):
 def monotone_cases(draw):
     n = draw(st.integers(1, 6))
     c = draw(st.integers(1, 4))
-    T = draw(st.integers(5, 80))  # noqa: N806
+    T = draw(st.integers(5, 80))
     v_rest = draw(floats(-70.0, 5.0))
     model = LIF(
         tau_mem=per_neuron(draw, n, 1.0, 50.0),

@@ -55,27 +55,25 @@ class _Entry:
 
 
 _BUILTIN: dict[str, _Entry] = {
-    "numba": _Entry(
-        "spikelab.backends.numba.backend:NumbaBackend", ("numba",), "pip install numba"
-    ),
+    "numba": _Entry("spikelab.backends.numba:NumbaBackend", ("numba",), "pip install numba"),
     "torch": _Entry(
-        "spikelab.backends.torch.backend:TorchBackend",
+        "spikelab.backends.torch:TorchBackend",
         ("torch", "norse"),
         "pip install 'spikelab[torch]'  (or: pip install torch norse)",
     ),
     "brian2": _Entry(
-        "spikelab.backends.brian2.backend:Brian2Backend",
+        "spikelab.backends.brian2:Brian2Backend",
         ("brian2",),
         "pip install 'spikelab[brian2]'  (or: pip install brian2)",
     ),
     "lava": _Entry(
-        "spikelab.backends.lava.backend:LavaBackend",
+        "spikelab.backends.lava:LavaBackend",
         ("lava",),
         "pip install 'spikelab[lava]' in a Python 3.10 environment with numpy<2 "
         "(in this repo: make venv-lava, then use .venv-lava/bin/python)",
     ),
     "crossbar": _Entry(
-        "spikelab.backends.crossbar.backend:CrossbarBackend", ("numba",), "pip install numba"
+        "spikelab.backends.crossbar:CrossbarBackend", ("numba",), "pip install numba"
     ),
 }
 _ALIASES = {"norse": "torch", "cpu": "numba"}

@@ -28,7 +28,7 @@ from sklearn.exceptions import NotFittedError
 try:
     import torch
     from torch import nn
-    from torch.nn import functional as F  # noqa: N812
+    from torch.nn import functional as F
 except ModuleNotFoundError as e:  # pragma: no cover - exercised in .venv-lava only
     raise ModuleNotFoundError(
         "spikelab.readout.contrastive needs PyTorch; install it with `pip install torch` "

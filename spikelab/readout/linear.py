@@ -60,7 +60,7 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
         self,
         kind: str = "ridge",
         alpha: float = 1.0,
-        C: float = 1.0,  # noqa: N803
+        C: float = 1.0,
         log1p: bool = True,
         standardize: bool = True,
         max_iter: int = 2000,
@@ -89,7 +89,7 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
         steps.append(("clf", clf))
         return Pipeline(steps)
 
-    def fit(self, X: Recording | np.ndarray, y: np.ndarray) -> LinearReadout:  # noqa: N803
+    def fit(self, X: Recording | np.ndarray, y: np.ndarray) -> LinearReadout:
         x = check_features(reservoir_features(X), self.log1p)
         y = np.asarray(y)
         if len(y) != len(x):
@@ -100,15 +100,15 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
         self.alpha_ = getattr(self.pipeline_[-1], "alpha_", self.alpha)
         return self
 
-    def decision_function(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
+    def decision_function(self, X: Recording | np.ndarray) -> np.ndarray:
         x = self._check(X)
         return self.pipeline_.decision_function(x)
 
-    def predict(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
+    def predict(self, X: Recording | np.ndarray) -> np.ndarray:
         x = self._check(X)
         return self.pipeline_.predict(x)
 
-    def _check(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
+    def _check(self, X: Recording | np.ndarray) -> np.ndarray:
         if not hasattr(self, "pipeline_"):
             raise NotFittedError("this readout is not fitted yet; call fit(X, y) first")
         x = check_features(reservoir_features(X), self.log1p)

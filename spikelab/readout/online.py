@@ -137,14 +137,14 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
             del options["lr"]
         return options
 
-    def _features(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
+    def _features(self, X: Recording | np.ndarray) -> np.ndarray:
         raw = check_features(reservoir_features(X), self.log1p)
         return np.log1p(raw) if self.log1p else raw
 
     # ---- learning -----------------------------------------------------------------------
     def fit(
         self,
-        X: Recording | np.ndarray,  # noqa: N803
+        X: Recording | np.ndarray,
         y: np.ndarray,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
     ) -> OnlineReadout:
@@ -166,7 +166,7 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
 
     def partial_fit(
         self,
-        X: Recording | np.ndarray,  # noqa: N803
+        X: Recording | np.ndarray,
         y: np.ndarray,
         classes: np.ndarray | None = None,
     ) -> OnlineReadout:
@@ -243,21 +243,21 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
             on_epoch(record)
 
     # ---- prediction ---------------------------------------------------------------------
-    def decision_function(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
+    def decision_function(self, X: Recording | np.ndarray) -> np.ndarray:
         """Readout values [samples, classes]; for two classes, as scikit-learn does, one
         column: readout of the second class minus that of the first."""
         x = self._check(X)
         z = self.rule_.output(x)
         return z[:, 1] - z[:, 0] if z.shape[1] == 2 else z
 
-    def predict(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
+    def predict(self, X: Recording | np.ndarray) -> np.ndarray:
         x = self._check(X)
         return self.classes_[self._argmax(x)]
 
     def _argmax(self, x: np.ndarray) -> np.ndarray:
         return np.argmax(self.rule_.output(x), axis=1)
 
-    def _check(self, X: Recording | np.ndarray) -> np.ndarray:  # noqa: N803
+    def _check(self, X: Recording | np.ndarray) -> np.ndarray:
         if not hasattr(self, "rule_"):
             raise NotFittedError("this readout is not fitted yet; call fit(X, y) first")
         x = self._features(X)

@@ -223,7 +223,7 @@ class ForceRule(OnlineRule):
             return z
         xa = np.append(x, 1.0)
         e = (target - z) * g
-        for i, P in enumerate(self.P if self.per_output else [self.P]):  # noqa: N806
+        for i, P in enumerate(self.P if self.per_output else [self.P]):
             if self.per_output and not g[i]:
                 continue
             k = P @ xa

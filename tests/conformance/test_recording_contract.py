@@ -32,7 +32,7 @@ def test_shapes_dtypes_and_counts(config: Config, contract_case: tuple) -> None:
     net, batch, dt = contract_case
     record = RecordSpec(bin_steps=BIN, raster=True, voltage=VOLTAGE)
     rec = config.compile(net, dt=dt, record=record).run(batch)
-    B, N = len(batch), net.n_neurons  # noqa: N806
+    B, N = len(batch), net.n_neurons
     n_bins = -(-N_STEPS // BIN)
     assert len(rec) == B
     assert rec.counts.shape == (B, n_bins, N) and rec.counts.dtype == np.int32

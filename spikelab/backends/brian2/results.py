@@ -81,7 +81,7 @@ def make_recording(
     extras: dict[str, Any],
 ) -> Recording:
     """The Recording every backend returns (counts per bin, raster, voltage, counters)."""
-    B, T, N = len(batch), batch.n_steps, flat.n_neurons  # noqa: N806
+    B, T, N = len(batch), batch.n_steps, flat.n_neurons
     width = record.bin_width(T)
     counts = np.zeros((B, record.n_bins(T), N), dtype=np.int32)
     np.add.at(counts, (spikes.sample, spikes.step // width, spikes.neuron), 1)

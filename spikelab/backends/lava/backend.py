@@ -141,7 +141,7 @@ class LavaSimulation:
     def run(self, batch: SpikeBatch) -> Recording:
         plan = self.plan
         check_batch(batch, plan.n_inputs, plan.dt)
-        T, B, N = batch.n_steps, len(batch), plan.n_neurons  # noqa: N806
+        T, B, N = batch.n_steps, len(batch), plan.n_neurons
         t0 = time.perf_counter()
         chunks = [(lo, min(lo + self.chunk, B)) for lo in range(0, B, self.chunk)]
         need = max((int(batch.offsets[hi] - batch.offsets[lo]) for lo, hi in chunks), default=0)
@@ -296,7 +296,7 @@ class LavaSimulation:
 
 
 def _bin_counts(spk: np.ndarray, width: int, bins: int) -> np.ndarray:
-    T, N = spk.shape  # noqa: N806
+    T, N = spk.shape
     pad = bins * width - T
     full = np.concatenate([spk, np.zeros((pad, N), spk.dtype)]) if pad else spk
     return full.reshape(bins, width, N).sum(axis=1, dtype=np.int32)

@@ -227,7 +227,7 @@ def _check_start(flat: FlatNetwork, p: int) -> None:
 
 def _lif_group(flat: FlatNetwork, name: str, population: str, idx: np.ndarray) -> LifGroup:
     """One Lava LIF process holding the neurons ``idx`` (global indices, sorted)."""
-    P = flat.params[:, idx]  # noqa: N806
+    P = flat.params[:, idx]
     v_rest, v_reset, v_th = P[K.V_REST], P[K.V_RESET], P[K.V_TH]
     alpha, beta = P[K.ALPHA], P[K.BETA]
     dv, du = complements(alpha), complements(beta)
@@ -276,7 +276,7 @@ def _izh_group(flat: FlatNetwork, pops: list[int]) -> IzhGroup:
     idx = np.concatenate(
         [np.arange(flat.pop_start[p], flat.pop_stop[p], dtype=np.int64) for p in pops]
     )
-    P = flat.params[:, idx]  # noqa: N806
+    P = flat.params[:, idx]
     rows = {
         "a": K.A,
         "b": K.B,

@@ -40,7 +40,7 @@ class NumbaSimulation:
         f = self.flat
         check_batch(batch, f.n_inputs, f.dt)
         ft = _DTYPES[self.dtype]
-        B, T, N = len(batch), batch.n_steps, f.n_neurons  # noqa: N806
+        B, T, N = len(batch), batch.n_steps, f.n_neurons
         bins, width = self.record.n_bins(T), self.record.bin_width(T)
         counts = np.zeros((B, bins, N), dtype=np.int32)
         raster = np.zeros((B, T, N) if self.record.raster else (1, 1, 1), dtype=np.uint8)

@@ -37,7 +37,7 @@ from ...ir import (  # the parameter-row layout (spikelab.ir owns it)
 
 
 @njit(cache=True, inline="always")
-def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, spk, n):  # noqa: N803
+def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, spk, n):
     """One LIF step for neurons [lo, hi); appends each spiking neuron's index to ``spk``
     after the first ``n`` entries and returns the new count."""
     for j in range(lo, hi):
@@ -58,7 +58,7 @@ def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, spk, n):  # noqa: N803
 
 
 @njit(cache=True, inline="always")
-def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spk, n):  # noqa: N803
+def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spk, n):
     """One Izhikevich (2003) step for neurons [lo, hi): two dt/2 half-steps of v, one of u.
     Appends spiking neurons to ``spk`` after the first ``n``; returns the new count."""
     half = 0.5 * dt
@@ -81,7 +81,7 @@ def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spk, n):  # noqa: N803
 
 
 @njit(cache=True, inline="always")
-def deliver_inputs(e0, e1, t, ev_steps, ev_ch, ev_val, indptr, indices, w, dly, ring, L):  # noqa: N803
+def deliver_inputs(e0, e1, t, ev_steps, ev_ch, ev_val, indptr, indices, w, dly, ring, L):
     """Spread input events [e0, ...) of step t into the ring; returns (next event, syn events)."""
     n_syn = 0
     e = e0
@@ -139,7 +139,7 @@ def step_and_record(
     """Every population one step on ``I_in = ring[t % L]`` (the per-step synaptic input of
     all projections, cleared afterwards); the spikes ``spk[:n]`` go into counts (and the
     raster), the recorded voltages into ``vrec[t]``. Returns n."""
-    I_in = ring[t % L]  # noqa: N806
+    I_in = ring[t % L]
     n = 0
     for p in range(pop_start.shape[0]):
         if pop_kind[p] == KIND_LIF:
@@ -166,7 +166,7 @@ def simulate_sample(
     counts, raster, record_raster, vrec_idx, vrec,
 ):  # fmt: skip
     """Run one sample; fills counts [bins, N], raster [T, N], vrec [T, k]. Returns counters."""
-    N = P.shape[1]  # noqa: N806
+    N = P.shape[1]
     dtype = P.dtype
     v = np.zeros(N, dtype)
     u = np.zeros(N, dtype)
@@ -225,7 +225,7 @@ def simulate_batch(
 
 
 @njit(cache=True, inline="always")
-def deliver_inputs_split(e0, e1, t, ev_steps, ev_ch, ev_val, dvals, indptr2, indices, w, ring, L):  # noqa: N803
+def deliver_inputs_split(e0, e1, t, ev_steps, ev_ch, ev_val, dvals, indptr2, indices, w, ring, L):
     """Input events of step t starting at e0 into the ring; returns (next event, syn events)."""
     e_end = e0
     while e_end < e1 and ev_steps[e_end] == t:

@@ -68,7 +68,7 @@ class NumbaStepper:
 
     def reset(self) -> None:
         """Initial state (LIF at v_rest, Izhikevich at v_init), empty delay ring, t = 0."""
-        f, N = self.flat, self.flat.n_neurons  # noqa: N806
+        f, N = self.flat, self.flat.n_neurons
         self.v = np.zeros(N, self._dtype)
         self.u = np.zeros(N, self._dtype)
         self._i_syn = np.zeros(N, self._dtype)

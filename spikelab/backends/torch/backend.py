@@ -313,7 +313,7 @@ class TorchSimulation:
         """One chunk: the time loop. Everything stays on the device until the end."""
         runs, rec = self._build()
         f, record = self.flat, self.record
-        B, T, N, L = len(batch), batch.n_steps, f.n_neurons, f.ring_len  # noqa: N806
+        B, T, N, L = len(batch), batch.n_steps, f.n_neurons, f.ring_len
         kw = {"dtype": TORCH_DTYPES[self.dtype], "device": self.device}
         ring = torch.zeros(L, N, B, **kw)
         ring_flat = ring.view(-1)

@@ -117,7 +117,7 @@ def izh_step(
     return spiked.to(v.dtype), IzhState(v, u, i)
 
 
-def _col(P: np.ndarray, row: int, lo: int, hi: int, **kw: object) -> torch.Tensor:  # noqa: N803
+def _col(P: np.ndarray, row: int, lo: int, hi: int, **kw: object) -> torch.Tensor:
     return torch.as_tensor(P[row, lo:hi, None], **kw)  # type: ignore[arg-type]
 
 
@@ -126,7 +126,7 @@ def lif_params(
     n_ref: np.ndarray,
     lo: int,
     hi: int,
-    **kw: object,  # noqa: N803
+    **kw: object,
 ) -> LIFParams:
     """LIF parameters of neurons [lo, hi) from the packed float64 matrix of ``flatten``."""
     v_th, v_reset = _col(P, K.V_TH, lo, hi, **kw), _col(P, K.V_RESET, lo, hi, **kw)
@@ -143,7 +143,7 @@ def lif_params(
     )
 
 
-def izh_params(P: np.ndarray, lo: int, hi: int, **kw: object) -> IzhParams:  # noqa: N803
+def izh_params(P: np.ndarray, lo: int, hi: int, **kw: object) -> IzhParams:
     """Izhikevich parameters of neurons [lo, hi) from the packed float64 matrix."""
     rows = (K.BETA, K.A, K.B, K.C, K.D, K.V_PEAK, K.BIAS, K.V_INIT)
     return IzhParams(*(_col(P, r, lo, hi, **kw) for r in rows))

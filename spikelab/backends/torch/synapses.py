@@ -157,7 +157,7 @@ class InputSchedule:
         device: torch.device,
         budget: int | None = None,
     ) -> None:
-        B, N = len(batch), csr.shape[1]  # noqa: N806
+        B, N = len(batch), csr.shape[1]
         self.n_steps, self.ring_len, self.device = batch.n_steps, ring_len, device
         self.it = np.int32 if ring_len * N * B < 2**31 and csr.nnz < 2**31 else np.int64
         self.slot_stride = N * B  # a target's stride is B, a sample's 1

@@ -70,7 +70,7 @@ def reference(kind, params, w_in, d_in, x, dt, w_rec=None, d_rec=None):
                 for k in range(n):
                     if w_in[c][k]:
                         add(t + int(d_in[c][k]), k, w_in[c][k] * value)
-        I_in = ring.pop(t, [0.0] * n)  # noqa: N806
+        I_in = ring.pop(t, [0.0] * n)
         spikes = [0] * n
         for k in range(n):
             i_syn[k] = beta[k] * i_syn[k] + I_in[k]  # 2. synaptic current
@@ -254,7 +254,7 @@ def test_input_during_refractoriness(lif_net, tau_syn):
 
 def test_lif_random_network_matches_reference_loop():
     rng = np.random.default_rng(12)
-    n, c, T = 6, 4, 120  # noqa: N806
+    n, c, T = 6, 4, 120
     model = LIF(
         tau_mem=rng.uniform(5, 30, n),
         tau_syn=np.where(rng.random(n) < 0.5, 0.0, 4.0),
@@ -338,7 +338,7 @@ def test_delayed_raster_is_the_shifted_source_raster():
     delays = [1, 4, 9, 16]
     net = delay_net(delays)
     rng = np.random.default_rng(3)
-    T = 400  # noqa: N806
+    T = 400
     x = np.zeros((2, T, 2))
     x[:, :, 0] = rng.random((2, T)) < 0.3
     rec = run(net, x)
@@ -357,7 +357,7 @@ def test_delayed_raster_is_the_shifted_source_raster():
 def test_izhikevich_matches_reference_loop(dt):
     names = ["regular_spiking", "fast_spiking", "chattering", "low_threshold_spiking"]
     pats = [IZHIKEVICH_PATTERNS[p] for p in names]
-    n, c, T = 5, 3, int(250 / dt)  # noqa: N806
+    n, c, T = 5, 3, int(250 / dt)
     model = Izhikevich(
         a=[p["a"] for p in pats] + [0.02],
         b=[p["b"] for p in pats] + [0.2],

@@ -100,7 +100,7 @@ def test_recording_contract():
     rng = np.random.default_rng(1)
     x = (rng.random((3, 25, 6)) < 0.3) * rng.integers(1, 3, (3, 25, 6))
     rec = run(net, x, record=RecordSpec(bin_steps=10, raster=True, voltage=(5, 0)))
-    B, T, N = 3, 25, net.n_neurons  # noqa: N806
+    B, T, N = 3, 25, net.n_neurons
     assert len(rec) == B and rec.counts.shape == (B, 3, N) and rec.counts.dtype == np.int32
     assert (rec.bin_steps, rec.n_steps, rec.dt) == (10, T, 1.0)
     assert rec.populations == (("exc", 0, 29), ("inh", 29, 36))
