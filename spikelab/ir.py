@@ -28,6 +28,25 @@ ALPHA, V_REST, V_RESET, V_TH, BIAS_TERM = 1, 2, 3, 4, 5  # LIF
 A, B, C, D, V_PEAK, BIAS, V_INIT = 1, 2, 3, 4, 5, 6, 7  # Izhikevich
 N_PARAMS = 8
 KIND_LIF, KIND_IZH = 0, 1
+# The rows by parameter name, as the neuron models name them (beta: synaptic decay).
+LIF_ROWS = {
+    "alpha": ALPHA,
+    "beta": BETA,
+    "v_rest": V_REST,
+    "v_reset": V_RESET,
+    "v_th": V_TH,
+    "bias_term": BIAS_TERM,
+}
+IZH_ROWS = {
+    "a": A,
+    "b": B,
+    "c": C,
+    "d": D,
+    "v_peak": V_PEAK,
+    "bias": BIAS,
+    "v_init": V_INIT,
+    "beta": BETA,
+}
 
 
 @dataclass(frozen=True)
@@ -109,16 +128,9 @@ def _pack_lif(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> 
 
 def _pack_izh(P: np.ndarray, sl: slice, m: dict[str, np.ndarray], dt: float) -> None:
     P[BETA, sl] = _syn_decay(m["tau_syn"], dt)
-    for row, name in (
-        (A, "a"),
-        (B, "b"),
-        (C, "c"),
-        (D, "d"),
-        (V_PEAK, "v_peak"),
-        (BIAS, "bias"),
-        (V_INIT, "v_init"),
-    ):
-        P[row, sl] = m[name]
+    for name, row in IZH_ROWS.items():
+        if name != "beta":
+            P[row, sl] = m[name]
 
 
 def _syn_decay(tau_syn: np.ndarray, dt: float) -> np.ndarray:

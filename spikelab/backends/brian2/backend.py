@@ -175,17 +175,16 @@ class Brian2Simulation:
             "core.default_float_dtype": np.float64,
         }
 
+    def _build(self, b2: Any, plan: Any, layout: Layout) -> Built:
+        """The Brian2 objects of this network for one batch's input plan and layout."""
+        inputs = input_arrays(plan, layout, self.flat.n_inputs)
+        return build(b2, self.flat, layout, self.record.voltage, inputs)
+
     def _run_runtime(self, b2: Any, batch: SpikeBatch, timing: dict) -> tuple:
         plan = plan_inputs(batch, self.flat.n_inputs, self.gap)
         layout = make_layout(plan)
         with _preferences(b2, self._prefs()):
-            built = build(
-                b2,
-                self.flat,
-                layout,
-                self.record.voltage,
-                input_arrays(plan, layout, self.flat.n_inputs),
-            )
+            built = self._build(b2, plan, layout)
             net = b2.Network(*built.objects)
             net.run(layout.n_samples * layout.period * built.clock.dt)
             timing["loop_s"] += float(b2.get_device()._last_run_time)
@@ -241,13 +240,7 @@ class Brian2Simulation:
         with _preferences(b2, prefs):
             set_device(device, build_on_run=False, directory=directory)
             try:
-                built = build(
-                    b2,
-                    self.flat,
-                    layout,
-                    self.record.voltage,
-                    input_arrays(plan, layout, self.flat.n_inputs),
-                )
+                built = self._build(b2, plan, layout)
                 b2.Network(*built.objects).run(layout.n_samples * layout.period * built.clock.dt)
                 device.build(directory=directory, compile=True, run=True, with_output=False)
             finally:

@@ -103,24 +103,6 @@ IZH_THRESHOLD = "v >= v_peak and (t_in_timesteps % sl_period) < sl_steps"
 IZH_RESET = "v = c\nu = u + d"
 IZH_INIT = "v = v_init\nu = b*v_init\nisyn = 0.0\nIin = 0.0"
 
-LIF_PARAMS = {
-    "alpha": K.ALPHA,
-    "beta": K.BETA,
-    "v_rest": K.V_REST,
-    "v_reset": K.V_RESET,
-    "v_th": K.V_TH,
-    "bias_term": K.BIAS_TERM,
-}
-IZH_PARAMS = {
-    "a": K.A,
-    "b": K.B,
-    "c": K.C,
-    "d": K.D,
-    "v_peak": K.V_PEAK,
-    "bias": K.BIAS,
-    "v_init": K.V_INIT,
-    "beta": K.BETA,
-}
 
 #: Largest number of synapses the input replication (one copy per value slot) may create.
 MAX_INPUT_SYNAPSES = 20_000_000
@@ -147,7 +129,7 @@ def _neuron_group(b2: Any, flat: FlatNetwork, p: int, clock: Any, layout: Layout
         name=f"sl_pop{p}",
         namespace=_namespace(flat, layout),
     )
-    for var, row in (LIF_PARAMS if is_lif else IZH_PARAMS).items():
+    for var, row in (K.LIF_ROWS if is_lif else K.IZH_ROWS).items():
         setattr(g, var, flat.params[row, lo:hi].copy())
     if is_lif:
         g.n_ref = flat.n_ref[lo:hi].astype(np.int32)

@@ -277,16 +277,7 @@ def _izh_group(flat: FlatNetwork, pops: list[int]) -> IzhGroup:
         [np.arange(flat.pop_start[p], flat.pop_stop[p], dtype=np.int64) for p in pops]
     )
     P = flat.params[:, idx]
-    rows = {
-        "a": K.A,
-        "b": K.B,
-        "c": K.C,
-        "d": K.D,
-        "v_peak": K.V_PEAK,
-        "bias": K.BIAS,
-        "beta": K.BETA,
-        "v_init": K.V_INIT,
-    }
+    rows = K.IZH_ROWS
     names = [flat.pop_names[p] for p in pops]
     return IzhGroup(
         name=names[0] if len(names) == 1 else "izhikevich",
