@@ -58,13 +58,34 @@ class SpikeBatch:
     labels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        self._check_sizes()
+        offsets = np.asarray(self.offsets, dtype=np.int64)
+        steps, ch, vals = self._checked_events(offsets)
+        steps, ch, vals = _sort_by_sample_step(offsets, steps, ch, vals)
+        object.__setattr__(self, "n_steps", int(self.n_steps))
+        object.__setattr__(self, "n_channels", int(self.n_channels))
+        object.__setattr__(self, "dt", float(self.dt))
+        object.__setattr__(self, "offsets", _frozen(offsets, np.int64))
+        object.__setattr__(self, "steps", _frozen(steps, np.int32))
+        object.__setattr__(self, "channels", _frozen(ch, np.int32))
+        object.__setattr__(self, "values", _frozen(vals, np.float32))
+        if self.labels is not None:
+            labels = _frozen(np.asarray(self.labels), np.int64)
+            if len(labels) != len(offsets) - 1:
+                raise ValueError(f"labels has {len(labels)} entries for {len(offsets) - 1} samples")
+            object.__setattr__(self, "labels", labels)
+
+    def _check_sizes(self) -> None:
+        """Validate n_steps, n_channels and dt (ms)."""
         if int(self.n_steps) < 1:
             raise ValueError(f"n_steps must be >= 1, got {self.n_steps}")
         if int(self.n_channels) < 0:
             raise ValueError(f"n_channels must be >= 0, got {self.n_channels}")
         if not self.dt > 0:
             raise ValueError(f"dt must be > 0 ms, got {self.dt}")
-        offsets = np.asarray(self.offsets, dtype=np.int64)
+
+    def _checked_events(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate ``offsets`` and the event arrays; returns (steps, channels, values)."""
         steps = np.asarray(self.steps)
         n = len(steps)
         if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != n:
@@ -90,19 +111,7 @@ class SpikeBatch:
         vals = np.asarray(self.values)
         if n and not np.all(np.isfinite(vals)):
             raise ValueError("values must be finite; found NaN or inf")
-        steps, ch, vals = _sort_by_sample_step(offsets, steps, ch, vals)
-        object.__setattr__(self, "n_steps", int(self.n_steps))
-        object.__setattr__(self, "n_channels", int(self.n_channels))
-        object.__setattr__(self, "dt", float(self.dt))
-        object.__setattr__(self, "offsets", _frozen(offsets, np.int64))
-        object.__setattr__(self, "steps", _frozen(steps, np.int32))
-        object.__setattr__(self, "channels", _frozen(ch, np.int32))
-        object.__setattr__(self, "values", _frozen(vals, np.float32))
-        if self.labels is not None:
-            labels = _frozen(np.asarray(self.labels), np.int64)
-            if len(labels) != len(offsets) - 1:
-                raise ValueError(f"labels has {len(labels)} entries for {len(offsets) - 1} samples")
-            object.__setattr__(self, "labels", labels)
+        return steps, ch, vals
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

@@ -115,13 +115,26 @@ def export_lava(
         one would deploy them; True the backend's default single LIF process (its spikes
         then equal ``net.compile("lava", precision=precision)`` bit for bit).
     """
-    from ..backends.lava.backend import PRECISIONS, import_lava
+    from ..backends.lava.backend import PRECISIONS
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if int(n_steps) < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
     dt = net.resolve_dt(dt)
+    plan, fixed = _lif_plan(net, dt, precision, merge)
+    out = _empty_folder(path)
+    graph = _write_processes(out, plan, fixed, precision, int(n_steps))
+    manifest = _manifest(net, plan, graph, fixed, precision, dt, int(n_steps))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=_json))
+    return out
+
+
+def _lif_plan(net: Network, dt: float, precision: str, merge: bool) -> tuple[Any, Any]:
+    """The Lava plan of ``net`` at step ``dt`` (ms) and, in fixed_pt, its quantisation.
+
+    Raises UnsupportedFeature for Izhikevich populations (they need spikelab to load).
+    """
     plan = build_plan(flatten(net, dt), merge=merge)
     izh = [p for g in plan.groups if isinstance(g, IzhGroup) for p in g.population.split("+")]
     if izh:
@@ -134,24 +147,34 @@ def export_lava(
         from ..backends.lava.fixed import quantize
 
         fixed = quantize(plan)
+    return plan, fixed
+
+
+def _empty_folder(path: str | Path) -> Path:
+    """``path`` as a created, empty folder; FileExistsError if it holds anything."""
     out = Path(path)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} exists and is not empty; choose a new folder")
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _write_processes(out: Path, plan: Any, fixed: Any, precision: str, n_steps: int) -> Any:
+    """Build the stock Lava graph and write everything but the manifest; returns the graph."""
+    from ..backends.lava.backend import import_lava
+
     import_lava()
     from lava.utils.serialization import save
 
     from ..backends.lava import models as lava_models
     from ..backends.lava.graph import build_graph
 
-    graph = build_graph(plan, int(n_steps), precision, fixed, stock=True)
+    graph = build_graph(plan, n_steps, precision, fixed, stock=True)
     save(_process_list(graph), str(out / PROCESSES_FILE))
     shutil.copyfile(lava_models.__file__, out / "lava_models.py")
     (out / "run_artifact.py").write_text(RUNNER)
     np.savez_compressed(out / "params.npz", **_params(plan, fixed))
-    manifest = _manifest(net, plan, graph, fixed, precision, dt, int(n_steps))
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=_json))
-    return out
+    return graph
 
 
 def _json(o: object) -> object:
@@ -194,6 +217,15 @@ def _params(plan: Any, fixed: Any) -> dict[str, np.ndarray]:
     return arrays
 
 
+HOW_TO_RUN = (
+    "Lava and numpy only: python run_artifact.py inputs.npy, or load network.pickle with "
+    "lava.utils.serialization.load, set the source's data (n_inputs x (n_steps + 1), "
+    "column t = events of step t), and run n_steps + 1 steps with Loihi2SimCfg("
+    "select_tag=precision, exception_proc_model_map={LIFRefractory: <refractory_model "
+    "from lava_models.py>}); sink column 0 is the pre-step, columns 1.. are steps 0.."
+)
+
+
 def _manifest(net: Network, plan: Any, graph: Any, fixed: Any, precision: str, dt: float,
               n_steps: int) -> dict[str, Any]:  # fmt: skip
     return {
@@ -210,37 +242,41 @@ def _manifest(net: Network, plan: Any, graph: Any, fixed: Any, precision: str, d
         "refractory_model": (
             "PyLifRefractoryModelBitAcc" if fixed is not None else "PyLifRefractoryModelFloatVec"
         ),
-        "groups": [
-            {
-                "name": g.name,
-                "population": g.population,
-                "size": g.size,
-                "process": graph.neurons[g.name].name,
-                "sink": graph.sinks[g.name].name,
-                "refractory_steps": sorted({int(r) for r in g.n_ref}),
-                "per_neuron_decays": g.heterogeneous,
-            }
-            for g in plan.groups
-        ],
-        "blocks": [
-            {
-                "name": b.name,
-                "source": b.source,
-                "target": b.target,
-                "synapses": b.n_synapses,
-                "process": graph.synapses[b.name].name,
-                "max_lava_delay": b.max_delay,
-            }
-            for b in plan.blocks
-        ],
+        "groups": _group_entries(plan, graph),
+        "blocks": _block_entries(plan, graph),
         "populations": [list(p) for p in plan.pop_table],
         "quantization": fixed.report if fixed is not None else {},
         "network_metadata": net.metadata,
-        "how_to_run": (
-            "Lava and numpy only: python run_artifact.py inputs.npy, or load network.pickle with "
-            "lava.utils.serialization.load, set the source's data (n_inputs x (n_steps + 1), "
-            "column t = events of step t), and run n_steps + 1 steps with Loihi2SimCfg("
-            "select_tag=precision, exception_proc_model_map={LIFRefractory: <refractory_model "
-            "from lava_models.py>}); sink column 0 is the pre-step, columns 1.. are steps 0.."
-        ),
+        "how_to_run": HOW_TO_RUN,
     }
+
+
+def _group_entries(plan: Any, graph: Any) -> list[dict[str, Any]]:
+    """Manifest entry of each neuron group: its Lava process, sink and refractory steps."""
+    return [
+        {
+            "name": g.name,
+            "population": g.population,
+            "size": g.size,
+            "process": graph.neurons[g.name].name,
+            "sink": graph.sinks[g.name].name,
+            "refractory_steps": sorted({int(r) for r in g.n_ref}),
+            "per_neuron_decays": g.heterogeneous,
+        }
+        for g in plan.groups
+    ]
+
+
+def _block_entries(plan: Any, graph: Any) -> list[dict[str, Any]]:
+    """Manifest entry of each synapse block: its Lava process and largest Lava delay."""
+    return [
+        {
+            "name": b.name,
+            "source": b.source,
+            "target": b.target,
+            "synapses": b.n_synapses,
+            "process": graph.synapses[b.name].name,
+            "max_lava_delay": b.max_delay,
+        }
+        for b in plan.blocks
+    ]

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..backends.lava.plan import Block, IzhGroup, LavaPlan, LifGroup, build_plan
-from ..ir import FlatCSR, flatten
+from ..ir import FlatCSR, FlatNetwork, flatten
 from ..network import Network
 
 
@@ -192,6 +192,35 @@ def _weight_bits(plan: LavaPlan) -> tuple[str, dict[str, Any]]:
     return text, q.report
 
 
+def _max_fan_in(flat: FlatNetwork) -> int:
+    """Most synapses (input and recurrent) onto one neuron."""
+    fan_in = np.bincount(flat.inputs.indices, minlength=flat.n_neurons) + np.bincount(
+        flat.recurrent.indices, minlength=flat.n_neurons
+    )
+    return int(fan_in.max(initial=0))
+
+
+def _max_delay(flat: FlatNetwork, plan: LavaPlan, lim: Loihi2Limits, reasons: list[str]) -> int:
+    """Longest synaptic delay in steps; appends to ``reasons`` when Loihi 2 cannot hold it."""
+    max_delay = max([int(c.delays.max()) for c in (flat.inputs, flat.recurrent) if c.nnz] or [0])
+    max_lava = max((b.max_delay for b in plan.blocks), default=0)  # see lava_plan: "Time"
+    if max_lava > 2**lim.delay_bits - 1:
+        reasons.append(f"a delay of {max_delay} steps exceeds Loihi 2's 6-bit synaptic delay")
+    return max_delay
+
+
+def _chip_reasons(cores: int, chips: int, lim: Loihi2Limits) -> tuple[str, ...]:
+    """Why the network needs more than one chip (empty when one is enough)."""
+    return (
+        ()
+        if chips == 1
+        else (
+            f"needs {cores} cores, more than one chip's "
+            f"{lim.cores_per_chip} (multi-chip systems exist)",
+        )
+    )
+
+
 def resource_report(net: Network, target: str = "loihi2", *, dt: float | None = None,
                     limits: Loihi2Limits | None = None) -> ResourceReport:  # fmt: skip
     """Count what ``net`` needs and estimate the Loihi 2 neuro-cores (see module doc).
@@ -206,13 +235,7 @@ def resource_report(net: Network, target: str = "loihi2", *, dt: float | None = 
     plan = build_plan(flat, merge=False, max_groups=10**6)  # one process per population
     reasons: list[str] = []
     groups = tuple(_group_usage(plan, g, lim, reasons) for g in plan.groups)
-    fan_in = np.bincount(flat.inputs.indices, minlength=flat.n_neurons) + np.bincount(
-        flat.recurrent.indices, minlength=flat.n_neurons
-    )
-    max_delay = max([int(c.delays.max()) for c in (flat.inputs, flat.recurrent) if c.nnz] or [0])
-    max_lava = max((b.max_delay for b in plan.blocks), default=0)  # see lava_plan: "Time"
-    if max_lava > 2**lim.delay_bits - 1:
-        reasons.append(f"a delay of {max_delay} steps exceeds Loihi 2's 6-bit synaptic delay")
+    max_delay = _max_delay(flat, plan, lim, reasons)
     cores = sum(g.cores for g in groups)
     chips = max(1, math.ceil(cores / lim.cores_per_chip))
     weight_text, quant = _weight_bits(plan)
@@ -223,7 +246,7 @@ def resource_report(net: Network, target: str = "loihi2", *, dt: float | None = 
         synapses=flat.inputs.nnz + flat.recurrent.nnz,
         input_synapses=flat.inputs.nnz,
         recurrent_synapses=flat.recurrent.nnz,
-        max_fan_in=int(fan_in.max(initial=0)),
+        max_fan_in=_max_fan_in(flat),
         max_fan_out=_fan_out(flat.recurrent),
         max_input_fan_out=_fan_out(flat.inputs),
         max_delay_steps=max_delay,
@@ -232,15 +255,7 @@ def resource_report(net: Network, target: str = "loihi2", *, dt: float | None = 
         cores=cores,
         chips=chips,
         fits=not reasons and chips == 1,
-        reasons=tuple(reasons)
-        + (
-            ()
-            if chips == 1
-            else (
-                f"needs {cores} cores, more than one chip's "
-                f"{lim.cores_per_chip} (multi-chip systems exist)",
-            )
-        ),
+        reasons=tuple(reasons) + _chip_reasons(cores, chips, lim),
         quantization=quant.get("summary", {}),
         limits=asdict(lim),
     )

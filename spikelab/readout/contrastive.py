@@ -338,37 +338,56 @@ class ContrastiveAligner(BaseEstimator):
         ``on_epoch(epoch, self)`` is called after each epoch (epoch counts from 1), e.g. to
         trace held-out accuracy during training; it must not change the aligner.
         """
-        from tqdm.auto import tqdm
-
         self._check_params()
         with _threads(self.n_threads):
             xi, xa = _tensor(img_features, self.device), _tensor(aud_features, self.device)
             yi = self._labels_for(xi, labels, "image")
             ya = self._labels_for(xa, labels if aud_labels is None else aud_labels, "audio")
             self.classes_ = self._shared_classes(yi, ya)
-            xi, xa = self._pre(xi), self._pre(xa)
-            self.img_mean_, self.img_std_ = self._stats(xi)
-            self.aud_mean_, self.aud_std_ = self._stats(xa)
-            xi, xa = (xi - self.img_mean_) / self.img_std_, (xa - self.aud_mean_) / self.aud_std_
-            gen = torch.Generator().manual_seed(int(self.seed))
-            self.img_head_ = ProjectionHead(xi.shape[1], self.embed_dim, generator=gen)
-            self.aud_head_ = ProjectionHead(xa.shape[1], self.embed_dim, generator=gen)
-            self.img_head_.to(self.device)
-            self.aud_head_.to(self.device)
-            self.n_img_features_in_, self.n_aud_features_in_ = xi.shape[1], xa.shape[1]
-            params = [*self.img_head_.parameters(), *self.aud_head_.parameters()]
-            opt = torch.optim.Adam(params, lr=float(self.lr))
-            rng = np.random.default_rng([int(self.seed), 1])
-            ti = torch.as_tensor(yi, device=self.device)
-            ta = torch.as_tensor(ya, device=self.device)
-            self.loss_curve_: list[float] = []
-            for _ in tqdm(
-                range(int(self.epochs)), desc=f"{self.loss} heads", disable=not self.progress
-            ):
-                self.loss_curve_.append(self._epoch(xi, xa, yi, ya, ti, ta, opt, rng))
-                if on_epoch is not None:
-                    on_epoch(len(self.loss_curve_), self)
+            xi, xa = self._fit_scaling(xi, xa)
+            self._init_heads(xi.shape[1], xa.shape[1])
+            self._train(xi, xa, yi, ya, on_epoch)
         return self
+
+    def _fit_scaling(self, xi: torch.Tensor, xa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Learn each modality's preprocessing statistics; returns both sets standardised."""
+        xi, xa = self._pre(xi), self._pre(xa)
+        self.img_mean_, self.img_std_ = self._stats(xi)
+        self.aud_mean_, self.aud_std_ = self._stats(xa)
+        return (xi - self.img_mean_) / self.img_std_, (xa - self.aud_mean_) / self.aud_std_
+
+    def _init_heads(self, n_img: int, n_aud: int) -> None:
+        """Fresh projection heads (image first, from one seeded generator) on ``device``."""
+        gen = torch.Generator().manual_seed(int(self.seed))
+        self.img_head_ = ProjectionHead(n_img, self.embed_dim, generator=gen)
+        self.aud_head_ = ProjectionHead(n_aud, self.embed_dim, generator=gen)
+        self.img_head_.to(self.device)
+        self.aud_head_.to(self.device)
+        self.n_img_features_in_, self.n_aud_features_in_ = n_img, n_aud
+
+    def _train(
+        self,
+        xi: torch.Tensor,
+        xa: torch.Tensor,
+        yi: np.ndarray,
+        ya: np.ndarray,
+        on_epoch: Callable[[int, ContrastiveAligner], None] | None,
+    ) -> None:
+        """Adam over both heads for ``epochs`` epochs; each epoch's loss goes to ``loss_curve_``."""
+        from tqdm.auto import tqdm
+
+        params = [*self.img_head_.parameters(), *self.aud_head_.parameters()]
+        opt = torch.optim.Adam(params, lr=float(self.lr))
+        rng = np.random.default_rng([int(self.seed), 1])
+        ti = torch.as_tensor(yi, device=self.device)
+        ta = torch.as_tensor(ya, device=self.device)
+        self.loss_curve_: list[float] = []
+        for _ in tqdm(
+            range(int(self.epochs)), desc=f"{self.loss} heads", disable=not self.progress
+        ):
+            self.loss_curve_.append(self._epoch(xi, xa, yi, ya, ti, ta, opt, rng))
+            if on_epoch is not None:
+                on_epoch(len(self.loss_curve_), self)
 
     def _shared_classes(self, yi: np.ndarray, ya: np.ndarray) -> np.ndarray:
         ci, ca = np.unique(yi), np.unique(ya)

@@ -208,13 +208,7 @@ def _input_synapses(
 ) -> list[tuple[Any, int]]:
     """Input synapses replicated per slot; returns (synapses, synapses per slot) per target."""
     ins = flat.inputs
-    if layout.n_slots * ins.nnz > MAX_INPUT_SYNAPSES:
-        raise ValueError(
-            f"the batch needs {layout.n_slots} input slots (distinct event values, or repeated "
-            f"events of one step and channel); the Brian2 backend replicates the {ins.nnz} input "
-            f"synapses per slot, which exceeds {MAX_INPUT_SYNAPSES} synapses. Binarise or round "
-            "the input values (or merge repeated events) before running on brian2"
-        )
+    _check_input_slots(layout.n_slots, ins.nnz)
     rows, cols = ins.rows(), ins.indices
     out = []
     for p, g in enumerate(groups):
@@ -239,6 +233,17 @@ def _input_synapses(
         syn.val = np.repeat(slot_values, int(m.sum()))
         out.append((syn, int(m.sum())))
     return out
+
+
+def _check_input_slots(n_slots: int, nnz: int) -> None:
+    """Refuse a batch whose ``n_slots`` copies of the ``nnz`` input synapses are too many."""
+    if n_slots * nnz > MAX_INPUT_SYNAPSES:
+        raise ValueError(
+            f"the batch needs {n_slots} input slots (distinct event values, or repeated "
+            f"events of one step and channel); the Brian2 backend replicates the {nnz} input "
+            f"synapses per slot, which exceeds {MAX_INPUT_SYNAPSES} synapses. Binarise or round "
+            "the input values (or merge repeated events) before running on brian2"
+        )
 
 
 def _recurrent_synapses(b2: Any, flat: FlatNetwork, groups: list, clock: Any) -> list[Any]:

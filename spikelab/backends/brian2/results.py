@@ -85,20 +85,7 @@ def make_recording(
     width = record.bin_width(T)
     counts = np.zeros((B, record.n_bins(T), N), dtype=np.int32)
     np.add.at(counts, (spikes.sample, spikes.step // width, spikes.neuron), 1)
-    raster = None
-    if record.raster:
-        order = np.lexsort((spikes.neuron, spikes.step, spikes.sample))
-        per_sample = np.bincount(spikes.sample, minlength=B)
-        raster = SpikeTrains(
-            n_steps=T,
-            n_neurons=N,
-            offsets=np.concatenate([[0], np.cumsum(per_sample)]).astype(np.int64),
-            steps=spikes.step[order].astype(np.int32),
-            neurons=spikes.neuron[order].astype(np.int32),
-        )
-    # A synaptic event is one synapse receiving one event, counted at emission as numba does.
-    n_syn = int(np.diff(flat.inputs.indptr)[batch.channels].sum())
-    n_syn += int(np.diff(flat.recurrent.indptr)[spikes.neuron].sum())
+    raster = _raster(spikes, B, T, N) if record.raster else None
     return Recording(
         counts=counts,
         bin_steps=width,
@@ -109,7 +96,28 @@ def make_recording(
         voltage=voltage,
         voltage_neurons=record.voltage,
         n_spikes=len(spikes.neuron),
-        n_synaptic_events=n_syn,
+        n_synaptic_events=_synaptic_events(flat, batch, spikes),
         wall_time_s=wall,
         extras=extras,
     )
+
+
+def _raster(spikes: Spikes, B: int, T: int, N: int) -> SpikeTrains:
+    """The spikes of ``B`` samples of ``T`` steps and ``N`` neurons as sparse spike trains."""
+    order = np.lexsort((spikes.neuron, spikes.step, spikes.sample))
+    per_sample = np.bincount(spikes.sample, minlength=B)
+    return SpikeTrains(
+        n_steps=T,
+        n_neurons=N,
+        offsets=np.concatenate([[0], np.cumsum(per_sample)]).astype(np.int64),
+        steps=spikes.step[order].astype(np.int32),
+        neurons=spikes.neuron[order].astype(np.int32),
+    )
+
+
+def _synaptic_events(flat: FlatNetwork, batch: SpikeBatch, spikes: Spikes) -> int:
+    """Synaptic events of the batch: input events and spikes times their fan-out."""
+    # A synaptic event is one synapse receiving one event, counted at emission as numba does.
+    n_syn = int(np.diff(flat.inputs.indptr)[batch.channels].sum())
+    n_syn += int(np.diff(flat.recurrent.indptr)[spikes.neuron].sum())
+    return n_syn

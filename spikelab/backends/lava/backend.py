@@ -41,7 +41,7 @@ import importlib
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,18 @@ def import_lava() -> None:
         importlib.import_module(name)
     finally:
         mp.set_start_method = original  # type: ignore[assignment]
+
+
+class _ChunkOutputs(NamedTuple):
+    """What ``LavaSimulation._run_chunks`` collects over a batch."""
+
+    counts: np.ndarray  # [batch, bins, neurons], int32
+    width: int  # steps per bin
+    raster: np.ndarray | None  # [batch, steps, neurons], uint8, when recorded
+    voltage: np.ndarray  # [batch, steps, len(vidx)], mV
+    vidx: np.ndarray  # global indices of the neurons whose potential is recorded
+    n_syn: int  # synaptic events
+    input_error: float  # largest input rounding (fixed_pt)
 
 
 def _stop(holder: dict[str, Any]) -> None:
@@ -141,11 +153,36 @@ class LavaSimulation:
     def run(self, batch: SpikeBatch) -> Recording:
         plan = self.plan
         check_batch(batch, plan.n_inputs, plan.dt)
-        T, B, N = batch.n_steps, len(batch), plan.n_neurons
+        T, B = batch.n_steps, len(batch)
         t0 = time.perf_counter()
         chunks = [(lo, min(lo + self.chunk, B)) for lo in range(0, B, self.chunk)]
         need = max((int(batch.offsets[hi] - batch.offsets[lo]) for lo, hi in chunks), default=0)
         graph, cold = self._graph(T, need)  # built here, compiled before its first run
+        out = self._run_chunks(graph, batch, chunks)
+        wall = time.perf_counter() - t0
+        setup = self._rt.pop("setup_s", 0.0) if cold else 0.0  # graph build, Lava compile
+        return Recording(
+            counts=out.counts,
+            bin_steps=out.width,
+            n_steps=T,
+            dt=plan.dt,
+            populations=plan.pop_table,
+            raster=SpikeTrains.from_dense(out.raster) if out.raster is not None else None,
+            voltage=out.voltage if len(out.vidx) else None,
+            voltage_neurons=tuple(int(i) for i in out.vidx),
+            n_spikes=int(out.counts.sum()),
+            n_synaptic_events=out.n_syn,
+            wall_time_s=wall,
+            extras=self._extras(graph, T, B, wall, setup, out.input_error),
+        )
+
+    # -- internals ------------------------------------------------------------------------
+    def _run_chunks(
+        self, graph: Any, batch: SpikeBatch, chunks: list[tuple[int, int]]
+    ) -> _ChunkOutputs:
+        """Run the samples chunk by chunk ([lo, hi) each) and collect what ``record`` asks for."""
+        plan = self.plan
+        T, B, N = batch.n_steps, len(batch), plan.n_neurons
         bins, width = self.record.n_bins(T), self.record.bin_width(T)
         counts = np.zeros((B, bins, N), dtype=np.int32)
         raster = np.zeros((B, T, N), dtype=np.uint8) if self.record.raster else None
@@ -165,8 +202,13 @@ class LavaSimulation:
             if len(vidx):
                 vrec[lo:hi] = self._read_voltage(graph, hi - lo)[:, :, vidx]
             self._rt["t"] += (hi - lo) * graph.period
-        wall = time.perf_counter() - t0
-        setup = self._rt.pop("setup_s", 0.0) if cold else 0.0  # graph build, Lava compile
+        return _ChunkOutputs(counts, width, raster, vrec, vidx, n_syn, input_error)
+
+    def _extras(
+        self, graph: Any, T: int, B: int, wall: float, setup: float, input_error: float
+    ) -> dict[str, Any]:
+        """``Recording.extras``: precision, timing (s), process layout, mapping errors."""
+        plan = self.plan
         extras: dict[str, Any] = {
             "precision": self.precision,
             "lava_steps_per_sample": T + 1,
@@ -180,22 +222,8 @@ class LavaSimulation:
         if self.fixed is not None:
             extras["quantization"] = self.quantization_report
             extras["input_rounding_max"] = input_error
-        return Recording(
-            counts=counts,
-            bin_steps=width,
-            n_steps=T,
-            dt=plan.dt,
-            populations=plan.pop_table,
-            raster=SpikeTrains.from_dense(raster) if raster is not None else None,
-            voltage=vrec if len(vidx) else None,
-            voltage_neurons=tuple(int(i) for i in vidx),
-            n_spikes=int(counts.sum()),
-            n_synaptic_events=n_syn,
-            wall_time_s=wall,
-            extras=extras,
-        )
+        return extras
 
-    # -- internals ------------------------------------------------------------------------
     def _graph(self, n_steps: int, events: int) -> tuple[Any, bool]:
         """The process graph for samples of ``n_steps`` holding ``events`` input events per
         chunk (rebuilt when either outgrows it); Lava compiles it on its first run."""

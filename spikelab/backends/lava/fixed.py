@@ -76,12 +76,6 @@ class FixedBlock:
     weight_exp: int
     sign_mode: str  # "excitatory", "inhibitory" or "mixed"
 
-    def weights_mv(self, scale: np.ndarray) -> sp.csr_matrix:
-        """The quantised weights back in mV (``scale``: units per mV of each target)."""
-        w = self.weights.astype(np.float64)
-        w.data *= 2.0**self.weight_exp * 2**SHIFT / np.repeat(scale, np.diff(w.indptr))
-        return w
-
 
 @dataclass(frozen=True, eq=False)
 class FixedPlan:
@@ -179,24 +173,29 @@ def _prestep_int(target: np.ndarray, bias_eff: np.ndarray, dv: np.ndarray) -> np
     return np.clip(v, -UV_MAX, UV_MAX)
 
 
-def _block(b: Block, scale: np.ndarray) -> tuple[FixedBlock, dict[str, Any]]:
-    """Quantise one block; ``scale`` holds the units of v per mV of each target neuron."""
-    w = b.weights
-    row_scale = np.repeat(scale, np.diff(w.indptr))  # the target neuron of each synapse
-    units = w.data * row_scale / 2**SHIFT
+def _sign_mode(units: np.ndarray) -> tuple[str, float]:
+    """Lava's sign mode for weights ``units`` and the largest mantissa magnitude it holds."""
     if units.size == 0 or np.all(units >= 0):
-        mode, lim = "excitatory", 255.0
-    elif np.all(units <= 0):
-        mode, lim = "inhibitory", 255.0
-    else:
-        mode, lim = "mixed", 254.0
+        return "excitatory", 255.0
+    if np.all(units <= 0):
+        return "inhibitory", 255.0
+    return "mixed", 254.0
+
+
+def _mantissas(units: np.ndarray, mode: str, lim: float) -> tuple[int, np.ndarray]:
+    """Shared weight exponent and the int64 mantissas (even in mixed mode) for ``units``."""
     peak = float(np.max(np.abs(units), initial=0.0))
     e = 0 if peak == 0 else int(np.clip(math.ceil(math.log2(peak / lim)), *WEIGHT_EXP))
     if mode == "mixed":
         q = 2 * np.clip(np.rint(units / 2.0 ** (e + 1)), -128, 127)
     else:
         q = np.clip(np.rint(units / 2.0**e), -255, 255)
-    q = q.astype(np.int64)
+    return e, q.astype(np.int64)
+
+
+def _quantized_matrices(b: Block, q: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """Weights ``q`` (and the block's delays) as CSR on the float sparsity, zeros dropped."""
+    w = b.weights
     wq = sp.csr_matrix((q, w.indices.copy(), w.indptr.copy()), shape=w.shape)
     dq = None
     if b.delays is not None:  # same sparsity as the float weights (lava_plan guarantees it)
@@ -207,11 +206,17 @@ def _block(b: Block, scale: np.ndarray) -> tuple[FixedBlock, dict[str, Any]]:
         wq.eliminate_zeros()
         if dq is not None:
             dq = sp.csr_matrix(_aligned(dq, wq), shape=w.shape)
-    fb = FixedBlock(b.name, wq, dq, e, mode)
+    return wq, dq
+
+
+def _block_report(
+    w: sp.csr_matrix, q: np.ndarray, e: int, mode: str, row_scale: np.ndarray, scale: np.ndarray
+) -> dict[str, Any]:
+    """Quantisation errors of one block's weights ``w`` (mV) given mantissas ``q``."""
     back = q * 2.0**e * 2**SHIFT / row_scale
     err = np.abs(back - w.data)
     peak_mv = float(np.max(np.abs(w.data), initial=0.0))
-    rep = {
+    return {
         "sign_mode": mode,
         "weight_exp": e,
         "weight_step_mV_max": float(
@@ -225,7 +230,18 @@ def _block(b: Block, scale: np.ndarray) -> tuple[FixedBlock, dict[str, Any]]:
         "n_synapses": int(w.nnz),
         "n_zeroed": int(np.sum((q == 0) & (w.data != 0))),
     }
-    return fb, rep
+
+
+def _block(b: Block, scale: np.ndarray) -> tuple[FixedBlock, dict[str, Any]]:
+    """Quantise one block; ``scale`` holds the units of v per mV of each target neuron."""
+    w = b.weights
+    row_scale = np.repeat(scale, np.diff(w.indptr))  # the target neuron of each synapse
+    units = w.data * row_scale / 2**SHIFT
+    mode, lim = _sign_mode(units)
+    e, q = _mantissas(units, mode, lim)
+    wq, dq = _quantized_matrices(b, q)
+    fb = FixedBlock(b.name, wq, dq, e, mode)
+    return fb, _block_report(w, q, e, mode, row_scale, scale)
 
 
 def _aligned(dq: sp.csr_matrix, wq: sp.csr_matrix) -> tuple:

@@ -167,6 +167,24 @@ def build_graph(
     period = n_steps + 1
     source = _source(plan, n_steps, stock, fixed is not None, capacity)
     neurons = {g.name: _neuron(g, fixed) for g in plan.groups}
+    synapses = _connect_synapses(plan, source, neurons, fixed)
+    sinks = _connect_sinks(neurons, stock, period if stock else chunk * period)
+    probes = {}
+    for name, idx in (voltage or {}).items():
+        probes[name] = io.VoltageProbe(var=neurons[name].v, indices=idx, buffer=chunk * period,
+                                       name=f"voltage:{name}")  # fmt: skip
+    if not stock:
+        for proc in [*neurons.values(), *synapses.values()]:
+            proc.proc_params["reset_period"] = period
+    return LavaGraph(precision, n_steps, stock, chunk, capacity, source, neurons, synapses,
+                     sinks, probes)  # fmt: skip
+
+
+def _connect_synapses(
+    plan: LavaPlan, source: Any, neurons: dict[str, Any], fixed: Any | None
+) -> dict[str, Any]:
+    """One Sparse / DelaySparse per block, wired from its source to its target neurons, plus
+    an all-zero tie from the input to each group the blocks leave unreached."""
     synapses = {}
     for block in plan.blocks:
         syn = _synapse(block, fixed)
@@ -180,24 +198,22 @@ def build_graph(
         source.s_out.connect(tie.s_in)
         tie.a_out.connect(neurons[name].a_in)
         synapses[f"tie:{name}"] = tie
-    sinks, probes = {}, {}
+    return synapses
+
+
+def _connect_sinks(neurons: dict[str, Any], stock: bool, buffer: int) -> dict[str, Any]:
+    """A spike sink per neuron process holding ``buffer`` Lava steps: Lava's RingBuffer
+    (stock) or spikelab's bit-packed SpikeRecorder (backend)."""
+    sinks = {}
     for name, proc in neurons.items():
         if stock:
-            sink = SinkBuffer(shape=proc.s_out.shape, buffer=period)
+            sink = SinkBuffer(shape=proc.s_out.shape, buffer=buffer)
             sink.name = f"sink:{name}"
         else:
-            sink = io.SpikeRecorder(shape=proc.s_out.shape, buffer=chunk * period,
-                                    name=f"sink:{name}")  # fmt: skip
+            sink = io.SpikeRecorder(shape=proc.s_out.shape, buffer=buffer, name=f"sink:{name}")
         proc.s_out.connect(sink.a_in)
         sinks[name] = sink
-    for name, idx in (voltage or {}).items():
-        probes[name] = io.VoltageProbe(var=neurons[name].v, indices=idx, buffer=chunk * period,
-                                       name=f"voltage:{name}")  # fmt: skip
-    if not stock:
-        for proc in [*neurons.values(), *synapses.values()]:
-            proc.proc_params["reset_period"] = period
-    return LavaGraph(precision, n_steps, stock, chunk, capacity, source, neurons, synapses,
-                     sinks, probes)  # fmt: skip
+    return sinks
 
 
 def _unreached(plan: LavaPlan) -> list[str]:

@@ -364,11 +364,10 @@ def _align_delays(wm: sp.csr_matrix, r: np.ndarray, c: np.ndarray, d: np.ndarray
     return sp.csr_matrix((data, wm.indices.copy(), wm.indptr.copy()), shape=wm.shape)
 
 
-def build_plan(flat: FlatNetwork, *, merge: bool = True, max_groups: int = MAX_GROUPS) -> LavaPlan:
-    """Map ``flat`` onto Lava processes; raises UnsupportedFeature for what Lava cannot do.
+def _make_groups(flat: FlatNetwork, merge: bool, max_groups: int) -> list[Group]:
+    """The Lava neuron processes: LIF groups first, then Izhikevich groups.
 
-    merge : one Lava process for all LIF neurons and one for all Izhikevich neurons (fast);
-        else one per population and refractory period (the deployment view).
+    Raises UnsupportedFeature when more than ``max_groups`` processes would be needed.
     """
     lif = [p for p in range(len(flat.pop_names)) if flat.pop_kind[p] == K.KIND_LIF]
     izh = [p for p in range(len(flat.pop_names)) if flat.pop_kind[p] == K.KIND_IZH]
@@ -382,12 +381,23 @@ def build_plan(flat: FlatNetwork, *, merge: bool = True, max_groups: int = MAX_G
             "populations have that many distinct t_ref values; make t_ref homogeneous per "
             "population"
         )
-    n = flat.n_neurons
+    return groups
+
+
+def _neuron_index(groups: list[Group], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the ``n`` global neurons: its group number and its index within the group."""
     group_of = np.zeros(n, dtype=np.int64)
     local = np.zeros(n, dtype=np.int64)
     for gi, g in enumerate(groups):
         group_of[g.index] = gi
         local[g.index] = np.arange(g.size)
+    return group_of, local
+
+
+def _plan_blocks(
+    flat: FlatNetwork, groups: list[Group], group_of: np.ndarray, local: np.ndarray
+) -> list[Block]:
+    """Input blocks (graded, no delay shift) followed by recurrent blocks (delay shifted by 1)."""
     names = [g.name for g in groups]
     sizes = [g.size for g in groups]
     blocks = _blocks_from(
@@ -395,10 +405,14 @@ def build_plan(flat: FlatNetwork, *, merge: bool = True, max_groups: int = MAX_G
         delay_shift=1, graded=False,
     )  # fmt: skip
     n_in = flat.n_inputs
-    blocks = _blocks_from(
+    return _blocks_from(
         flat.inputs, np.zeros(n_in, dtype=np.int64), np.arange(n_in), [INPUT], [n_in],
         group_of, local, groups, delay_shift=0, graded=True,
     ) + blocks  # fmt: skip
+
+
+def _plan_notes(groups: list[Group]) -> dict[str, float]:
+    """Worst-case mapping errors of the LIF groups: pre-step voltage (mV) and decay factors."""
     notes = {}
     lif = [g for g in groups if isinstance(g, LifGroup)]
     if lif:
@@ -412,14 +426,27 @@ def build_plan(flat: FlatNetwork, *, merge: bool = True, max_groups: int = MAX_G
             )
             for g in lif
         )
+    return notes
+
+
+def build_plan(flat: FlatNetwork, *, merge: bool = True, max_groups: int = MAX_GROUPS) -> LavaPlan:
+    """Map ``flat`` onto Lava processes; raises UnsupportedFeature for what Lava cannot do.
+
+    merge : one Lava process for all LIF neurons and one for all Izhikevich neurons (fast);
+        else one per population and refractory period (the deployment view).
+    """
+    groups = _make_groups(flat, merge, max_groups)
+    n = flat.n_neurons
+    group_of, local = _neuron_index(groups, n)
+    blocks = _plan_blocks(flat, groups, group_of, local)
     return LavaPlan(
         dt=flat.dt,
         n_neurons=n,
-        n_inputs=n_in,
+        n_inputs=flat.n_inputs,
         groups=tuple(groups),
         blocks=tuple(blocks),
         pop_table=flat.pop_table(),
         in_rowlen=np.diff(flat.inputs.indptr),
         rc_rowlen=np.diff(flat.recurrent.indptr),
-        notes=notes,
+        notes=_plan_notes(groups),
     )
