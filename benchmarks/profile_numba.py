@@ -1,6 +1,6 @@
 """Where the numba backend's time goes on the peer workload (issue #3's profile).
 
-Runs lsm-nmnist-1000 (benchmarks/peers.py) on one numba thread, then the same network on
+Runs lsm-nmnist-1000 (spikelab.bench.peers) on one numba thread, then the same network on
 samples without input events, and splits the time per sample into the idle floor (the
 neuron update, ring clearing and bin counting of 1,000 neurons x 300 steps) and the rest
 (synaptic events and spike handling). Then it replays the run's recorded spikes and input
@@ -18,9 +18,10 @@ import time
 import numba
 import numpy as np
 from numba import njit
-from peers import RECORD, workload
 
 from spikelab.backends.numba import kernels as K
+from spikelab.bench import find_data
+from spikelab.bench.peers import RECORD, workload
 from spikelab.spikes import RecordSpec, SpikeBatch
 
 
@@ -56,7 +57,7 @@ def replay_inputs(offsets, ev_steps, ev_ch, ev_val, n_steps, dvals, indptr2, ind
     return total
 
 
-def spike_table(rec, n_steps: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def spike_table(rec, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Recorded spikes as per-(sample, step) pointers into neuron indices in kernel order."""
     ptr = np.zeros((len(rec.counts), n_steps + 1), np.int64)
     idx, off = [], 0
@@ -70,7 +71,7 @@ def spike_table(rec, n_steps: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: AN
     return ptr, np.concatenate(idx).astype(np.int64)
 
 
-def best_call(fn, *args, reps: int = 3) -> tuple[float, object]:  # noqa: ANN001
+def best_call(fn, *args, reps: int = 3) -> tuple[float, object]:
     fn(*args)
     best, out = float("inf"), None
     for _ in range(reps):
@@ -91,11 +92,11 @@ def best_of(sim, batch: SpikeBatch, reps: int = 3) -> tuple[float, object]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default="../shared/data/nmnist-small")
+    p.add_argument("--data", default=None, help="N-MNIST folder (default: see spikelab bench)")
     p.add_argument("--samples", type=int, default=200)
     args = p.parse_args()
     numba.set_num_threads(1)
-    net, batch = workload(args.data, args.samples)
+    net, batch = workload(str(find_data(args.data)), args.samples)
     sim = net.compile("numba", dt=batch.dt, record=RECORD)
     sim.run(batch.subset(range(min(4, len(batch)))))  # compile
     n, steps = len(batch), batch.n_steps
@@ -112,7 +113,13 @@ def main() -> None:
         f"rest:  {1e3 * (full - idle) / n:.3f} ms/sample for {syn:.0f} synaptic events and "
         f"{rec.n_spikes / n:.0f} spikes = {1e9 * (full - idle) / (n * syn):.2f} ns per event"
     )
-    # replay: the same synaptic work without the neuron updates
+    replay(net, sim, batch, full)
+
+
+def replay(net, sim, batch: SpikeBatch, full: float) -> None:
+    """The run's synaptic work alone: recorded spikes and input events through the
+    kernel's delivery functions, without the neuron updates."""
+    n, steps = len(batch), batch.n_steps
     f = sim.flat
     raster = net.compile("numba", dt=batch.dt, record=RecordSpec(bin_steps=50, raster=True))
     ptr, idx = spike_table(raster.run(batch), steps)

@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from spikelab.config import load_config, resolve
+from spikelab.config import load_config
 from spikelab.encoding import EventEncoding
-from spikelab.experiment import build_reservoir, load_split
 from spikelab.readout import LinearReadout
 from spikelab.spikes import RecordSpec
-from spikelab.transformer import run_chunked
+from spikelab.tasks import resolve
+from spikelab.tasks.stages import build_reservoir, load_split, run_chunked
 
 ROOT = Path(__file__).resolve().parents[1]
 LIN_CONFIG: dict[str, Any] = {

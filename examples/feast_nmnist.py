@@ -24,9 +24,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from spikelab.features import FEAST
-from spikelab.features.feast_histogram import event_histogram
-from spikelab.features.feast_plots import convergence_summary, plot_feast_learning
+from spikelab.features import FEAST, convergence_summary, event_histogram, plot_feast_learning
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,18 +24,19 @@ import argparse
 import itertools
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from spikelab.config import load_config
 from spikelab.fileio import atomic_folder
-from spikelab.zero_shot import run_zero_shot
+from spikelab.tasks.zero_shot import ModalityConfig, ZeroShotConfig, run_zero_shot
 
 HERE = Path(__file__).resolve().parent
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--images", help="N-MNIST folder (default: the example's generated data)")
     p.add_argument("--audio", help="N-TIDIGITS folder (default: the example's generated data)")
@@ -46,26 +47,44 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0, help="the one run seed (the script used 10)")
     p.add_argument("--batch-size", type=int, default=8, help="head batch (the script used 8)")
     p.add_argument("--out", default="results/zero_shot_selection")
-    args = p.parse_args(argv)
+    return p
 
-    base = load_config(HERE / "lin2025_zero_shot.toml")
-    base["seeds"] = [args.seed]
-    base["contrastive"].update(batch_size=args.batch_size, epochs=args.epochs)
-    base["split"]["zero_shot_samples"] = "test"
-    base["output"].update(plots=False, save_features=False, save_networks=False)
+
+def _base_config(args: argparse.Namespace) -> ZeroShotConfig:
+    """examples/lin2025_zero_shot.toml with the published script's protocol."""
+    raw = load_config(HERE / "lin2025_zero_shot.toml")
+    raw["seeds"] = [args.seed]
+    raw["contrastive"].update(batch_size=args.batch_size, epochs=args.epochs)
+    raw["split"]["zero_shot_samples"] = "test"
+    raw["output"].update(plots=False, save_features=False, save_networks=False)
     if args.images:
-        base["image"]["dataset"].update(root=args.images, generate="")
+        raw["image"]["dataset"].update(root=args.images, generate="")
     if args.audio:
-        base["audio"]["dataset"].update(root=args.audio, generate="")
-    base["image"]["dataset"]["max_per_class"] = args.max_per_class
+        raw["audio"]["dataset"].update(root=args.audio, generate="")
+    raw["image"]["dataset"]["max_per_class"] = args.max_per_class
+    return ZeroShotConfig.from_dict(raw)
+
+
+def _with_scales(cfg: ZeroShotConfig, si: float, sa: float, out: str) -> ZeroShotConfig:
+    def scaled(m: ModalityConfig, scale: float) -> ModalityConfig:
+        params = {**m.reservoir.params, "weight_scale": scale}
+        return replace(m, reservoir=replace(m.reservoir, params=params))
+
+    return replace(
+        cfg,
+        image=scaled(cfg.image, si),
+        audio=scaled(cfg.audio, sa),
+        output=replace(cfg.output, dir=out),
+    )
+
+
+def _run_grid(base: ZeroShotConfig, args: argparse.Namespace) -> list[dict]:
+    """One run per (image scale, audio scale): final and best-epoch zero-shot figures."""
     grid = list(itertools.product(args.image_scales, args.audio_scales))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, (si, sa) in enumerate(grid):
-            cfg = {**base, "image": {**base["image"]}, "audio": {**base["audio"]}}
-            cfg["image"]["reservoir"] = {**base["image"]["reservoir"], "weight_scale": si}
-            cfg["audio"]["reservoir"] = {**base["audio"]["reservoir"], "weight_scale": sa}
-            cfg["output"] = {**base["output"], "dir": f"{tmp}/run{k}"}
+            cfg = _with_scales(base, si, sa, f"{tmp}/run{k}")
             out = run_zero_shot(cfg, progress=False, log=lambda s: None)
             m = json.loads((out / "metrics.json").read_text())
             sel = m["epoch_selection"]["audio_to_image"]
@@ -87,14 +106,18 @@ def main(argv: list[str] | None = None) -> None:
                 f"{100 * rows[-1]['zero_shot_max_over_epochs']:.1f} %",
                 flush=True,
             )
+    return rows
+
+
+def _summary(rows: list[dict], args: argparse.Namespace, base: ZeroShotConfig) -> dict:
     final = np.array([r["zero_shot_final"] for r in rows])
     best = np.array([r["zero_shot_max_over_epochs"] for r in rows])
-    summary = {
+    return {
         "protocol": {
             "seed": args.seed,
             "batch_size": args.batch_size,
             "zero_shot_samples": "test",
-            "images": args.images or base["image"]["dataset"]["root"],
+            "images": args.images or base.image.dataset.root,
             "grid": {"image_scales": args.image_scales, "audio_scales": args.audio_scales},
         },
         "audio_to_image_zero_shot": {
@@ -107,6 +130,13 @@ def main(argv: list[str] | None = None) -> None:
         },
         "runs": rows,
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    base = _base_config(args)
+    rows = _run_grid(base, args)
+    summary = _summary(rows, args, base)
     target = Path(args.out)
     with atomic_folder(target) as tmp:
         (tmp / "selection.json").write_text(json.dumps(summary, indent=2) + "\n")

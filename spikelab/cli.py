@@ -5,30 +5,37 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-DEMO_CONFIG = "examples/demo.toml"
+DEMO_CONFIG = "demo.toml"  # spikelab/config/packaged/demo.toml, shipped as package data
+
+
+def _load_run_config(path: str | Path | None, args: argparse.Namespace) -> dict[str, Any]:
+    """The raw config of a file (or the packaged demo) with the command line applied:
+    ``--backend`` first (``--set backend.name`` wins), then ``--set``, then ``--output``."""
+    from .config import apply_overrides, load_config, packaged_config, set_value
+
+    cfg = packaged_config(DEMO_CONFIG) if path is None else load_config(path)
+    if args.backend:
+        table = cfg.get("backend")
+        if not isinstance(table, dict) or table.get("name", "numba") != args.backend:
+            cfg["backend"] = {}  # the file's options belong to the file's backend
+        set_value(cfg, "backend.name", args.backend)
+    cfg = apply_overrides(cfg, args.set or [])
+    if args.output:
+        set_value(cfg, "output.dir", args.output)
+    return cfg
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .config import apply_overrides, load_config
-    from .experiment import run_experiment
+    from .tasks import run_task
 
-    cfg = load_config(args.config)
-    sets = list(args.set or [])
-    if args.backend:
-        sets.insert(0, f'backend.name="{args.backend}"')
-    if args.output:
-        sets.append(f'output.dir="{args.output}"')
-    cfg = apply_overrides(cfg, sets)
-    run_experiment(cfg, progress=not args.quiet)
+    run_task(_load_run_config(args.config, args), progress=not args.quiet)
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    here = Path(DEMO_CONFIG)
-    if not here.exists():
-        raise FileNotFoundError(f"{DEMO_CONFIG} not found: run `spikelab demo` from the repo root")
-    args.config = str(here)
+    args.config = None  # the packaged demo config: works from any folder
     return _run(args)
 
 
@@ -71,7 +78,7 @@ def _datasets(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     else:
-        from .datasets.ntidigits_synthetic import generate_ntidigits_like
+        from .datasets import generate_ntidigits_like
 
         out = generate_ntidigits_like(
             args.out,
@@ -98,35 +105,36 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spikelab", description=__doc__)
-    p.add_argument(
-        "--debug",
-        action="store_true",
-        help="show the full traceback of an error instead of a one-line message",
+def _add_run_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--backend",
+        help="backend name (numba, torch, brian2, lava, crossbar); the config's backend "
+        "options are kept only when it names the same backend",
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    q.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. reservoir.n_neurons=2000",
+    )
+    q.add_argument("--output", help="results folder (same as --set output.dir=...)")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    def add_run_options(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--backend", help="backend name (numba, torch, brian2, lava, crossbar)")
-        q.add_argument(
-            "--set",
-            action="append",
-            metavar="KEY=VALUE",
-            help="override a config value, e.g. reservoir.n_neurons=2000",
-        )
-        q.add_argument("--output", help="results folder (same as --set output.dir=...)")
-        q.add_argument("--quiet", action="store_true", help="no progress bars")
 
+def _add_run_parsers(sub: Any) -> None:
     q = sub.add_parser("run", help="run an experiment config (TOML)")
     q.add_argument("config")
-    add_run_options(q)
+    _add_run_options(q)
     q.set_defaults(func=_run)
-
-    q = sub.add_parser("demo", help=f"the main job: {DEMO_CONFIG} on generated N-MNIST-like data")
-    add_run_options(q)
+    q = sub.add_parser(
+        "demo",
+        help=f"the main job: spikelab/config/packaged/{DEMO_CONFIG} on generated N-MNIST-like data",
+    )
+    _add_run_options(q)
     q.set_defaults(func=_demo)
 
+
+def _add_bench_parser(sub: Any) -> None:
     q = sub.add_parser("bench", help="throughput benchmarks (see benchmarks/)")
     q.add_argument("--suite", action="append", help="suite name(s); default: all")
     q.add_argument("--json", help="write the records to this JSON file")
@@ -134,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--samples", type=int, default=None, help="samples per measurement")
     q.set_defaults(func=_bench)
 
+
+def _add_export_parser(sub: Any) -> None:
     q = sub.add_parser("export", help="export a saved network (network.h5) to NIR or Lava")
     q.add_argument("network")
     q.add_argument("--to", choices=("nir", "lava"), required=True)
@@ -149,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.set_defaults(func=_export)
 
+
+def _add_datasets_parser(sub: Any) -> None:
     q = sub.add_parser("datasets", help="generate the embedded datasets")
     dsub = q.add_subparsers(dest="action", required=True)
     g = dsub.add_parser("generate")
@@ -160,6 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--overwrite", action="store_true")
     g.set_defaults(func=_datasets)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="spikelab", description=__doc__)
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error instead of a one-line message",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_run_parsers(sub)
+    _add_bench_parser(sub)
+    _add_export_parser(sub)
+    _add_datasets_parser(sub)
     q = sub.add_parser("info", help="backends, their availability and versions")
     q.set_defaults(func=_info)
     return p

@@ -110,7 +110,7 @@ class EventEncoding:
             raise ValueError(
                 f"events must be a structured array with fields x, (y,) t, p; got {events.dtype}"
             )
-        import tonic.transforms as T  # noqa: N812  (tonic imports torch when present: lazily)
+        import tonic.transforms as T  # tonic imports torch when present: lazily
 
         ev = events
         if self.crop is not None:
@@ -183,21 +183,89 @@ class EventEncoding:
         )
 
 
+def event_histogram(
+    event_streams: Sequence[np.ndarray],
+    n_channels: int,
+    sensor_size: tuple[int, int] | tuple[int, int, int] = (34, 34),
+    *,
+    pool: int = 1,
+    n_time_bins: int = 1,
+) -> np.ndarray:
+    """Event counts per (time bin, channel, pooled y, pooled x) of every sample: float64
+    [n_samples, n_time_bins * n_channels * ceil(height/pool) * ceil(width/pool)].
+
+    The one event-count histogram: readout features of raw events (``n_channels=2``, the
+    polarities) and of FEAST output (``p`` = feature index, ``n_channels=n_neurons``).
+    ``p`` must lie in [0, n_channels); raw polarities -1/+1 are read as p > 0, and with one
+    channel every event counts in it. Events without ``y`` (audio) lie on row 0.
+    ``sensor_size`` is (width, height[, polarities]) in pixels, ``pool`` the side of the
+    square pooling window (1 = none); ``n_time_bins`` equal bins span each sample's own
+    [first t, last t].
+    """
+    if int(pool) < 1 or int(n_time_bins) < 1 or int(n_channels) < 1:
+        raise ValueError(
+            f"pool, n_time_bins and n_channels must be >= 1, got pool={pool}, "
+            f"n_time_bins={n_time_bins}, n_channels={n_channels}"
+        )
+    width, height = int(sensor_size[0]), int(sensor_size[1])
+    wp, hp = -(-width // pool), -(-height // pool)
+    size = n_time_bins * n_channels * hp * wp
+    out = np.zeros((len(event_streams), size))
+    for i, ev in enumerate(event_streams):
+        if len(ev) == 0:
+            continue
+        p = _channel_of(ev, n_channels, i)
+        tb = _equal_bins(ev["t"].astype(np.float64), n_time_bins)
+        y = ev["y"] // pool if "y" in ev.dtype.names else 0
+        flat = ((tb * n_channels + p) * hp + y) * wp + ev["x"] // pool
+        out[i] = np.bincount(flat.astype(np.int64), minlength=size)
+    return out
+
+
+def _channel_of(ev: np.ndarray, n_channels: int, i: int) -> np.ndarray:
+    """int64 channel of every event of sample ``i`` (see ``event_histogram``)."""
+    if ev.dtype.names is None or not {"x", "t", "p"} <= set(ev.dtype.names):
+        raise ValueError(
+            f"sample {i}: events must be a structured array with fields x, (y,) t, p; "
+            f"got {ev.dtype}"
+        )
+    p = ev["p"].astype(np.int64)
+    if n_channels == 1:
+        return np.zeros_like(p)
+    if n_channels == 2 and p.min() < 0:
+        p = (p > 0).astype(np.int64)
+    if p.min() < 0 or p.max() >= n_channels:
+        raise ValueError(
+            f"sample {i}: p in [{p.min()}, {p.max()}] does not fit n_channels={n_channels}"
+        )
+    return p
+
+
+def _equal_bins(t: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin of each time when [min t, max t] is cut into ``n_bins`` equal parts."""
+    t0 = t.min()
+    span = t.max() - t0 + 1.0
+    return np.minimum(((t - t0) * n_bins / span).astype(np.int64), n_bins - 1)
+
+
 def count_histogram(
     samples: Sequence[np.ndarray],
     *,
     sensor_size: tuple[int, int, int] = (34, 34, 2),
     n_time_bins: int = 3,
 ) -> np.ndarray:
-    """Event counts per (time bin x polarity x pixel) for each sample: [n, bins * W * H * C].
+    """Event counts per (time bin x pixel x polarity) for each sample: float32
+    [n, bins * W * H * C], pixels and polarities in ``EventEncoding``'s channel order
+    ``(x * H + y) * C + p``. It is ``event_histogram`` with C channels, axes reordered.
 
     Each sample's own span is split into ``n_time_bins`` equal parts (3 for N-MNIST's three
     saccades). This is the baseline feature of every experiment.
     """
-    enc = EventEncoding(sensor_size=sensor_size, n_steps=n_time_bins, time_bins="equal")
-    out = np.zeros((len(samples), n_time_bins * enc.n_channels), dtype=np.float32)
+    w, h, c = EventEncoding(sensor_size=sensor_size).sensor_size
+    out = np.zeros((len(samples), n_time_bins * w * h * c), dtype=np.float32)
     for start in range(0, len(samples), 256):  # in chunks: memory bounded by one chunk
-        batch = enc.encode([samples[i] for i in range(start, min(start + 256, len(samples)))])
-        rows = start + np.repeat(np.arange(len(batch)), np.diff(batch.offsets))
-        out[rows, batch.steps.astype(np.int64) * enc.n_channels + batch.channels] = batch.values
+        part = [samples[i] for i in range(start, min(start + 256, len(samples)))]
+        hist = event_histogram(part, c, (w, h), n_time_bins=n_time_bins)
+        hist = hist.reshape(len(part), n_time_bins, c, h, w).transpose(0, 1, 4, 3, 2)
+        out[start : start + len(part)] = hist.reshape(len(part), -1)
     return out

@@ -208,46 +208,46 @@ class Network:
     dt: float | None = None
 
     def __post_init__(self) -> None:
-        pops = tuple(self.populations)
-        ins = tuple(self.inputs)
-        projs = tuple(self.projections)
-        object.__setattr__(self, "populations", pops)
-        object.__setattr__(self, "inputs", ins)
-        object.__setattr__(self, "projections", projs)
+        for name in ("populations", "inputs", "projections"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "metadata", normalise_metadata(self.metadata))
         if self.dt is not None:
             _check_positive_dt(self.dt, "Network.dt")
             object.__setattr__(self, "dt", float(self.dt))
-        if not pops:
+        if not self.populations:
             raise ValueError("a network needs at least one population")
-        names = [p.name for p in pops] + [i.name for i in ins]
+        names = [p.name for p in self.populations] + [i.name for i in self.inputs]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"population and input names must be unique; repeated: {dupes}")
-        sizes = {p.name: p.size for p in pops} | {i.name: i.size for i in ins}
-        pop_names = {p.name for p in pops}
-        for pr in projs:
-            if pr.source not in sizes:
-                raise ValueError(
-                    f"projection {pr.name!r}: unknown source {pr.source!r}; "
-                    f"populations and inputs are {sorted(sizes)}"
-                )
-            if pr.target not in pop_names:
-                raise ValueError(
-                    f"projection {pr.name!r}: unknown target population {pr.target!r}; "
-                    f"populations are {sorted(pop_names)}"
-                )
-            want = (sizes[pr.source], sizes[pr.target])
-            if pr.weights.shape != want:
-                raise ValueError(
-                    f"projection {pr.name!r}: weights have shape {pr.weights.shape}, expected "
-                    f"{want} ([{pr.source} size, {pr.target} size])"
-                )
-            if pr.source in pop_names and pr.weights.nnz and pr.min_delay < 1:
-                raise ValueError(
-                    f"projection {pr.name!r}: a delay between populations must be >= 1 step "
-                    f"(a spike at step t arrives at t + delay), got {pr.min_delay}"
-                )
+        for pr in self.projections:
+            self._check_projection(pr)
+
+    def _check_projection(self, pr: Projection) -> None:
+        """Its source and target exist, its weights fit them, recurrent delays are >= 1."""
+        sizes = {p.name: p.size for p in self.populations} | {i.name: i.size for i in self.inputs}
+        pop_names = {p.name for p in self.populations}
+        if pr.source not in sizes:
+            raise ValueError(
+                f"projection {pr.name!r}: unknown source {pr.source!r}; "
+                f"populations and inputs are {sorted(sizes)}"
+            )
+        if pr.target not in pop_names:
+            raise ValueError(
+                f"projection {pr.name!r}: unknown target population {pr.target!r}; "
+                f"populations are {sorted(pop_names)}"
+            )
+        want = (sizes[pr.source], sizes[pr.target])
+        if pr.weights.shape != want:
+            raise ValueError(
+                f"projection {pr.name!r}: weights have shape {pr.weights.shape}, expected "
+                f"{want} ([{pr.source} size, {pr.target} size])"
+            )
+        if pr.source in pop_names and pr.weights.nnz and pr.min_delay < 1:
+            raise ValueError(
+                f"projection {pr.name!r}: a delay between populations must be >= 1 step "
+                f"(a spike at step t arrives at t + delay), got {pr.min_delay}"
+            )
 
     # ---- sizes and indexing -------------------------------------------------------------
     @property

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .spikes import Recording
 
 
-def _figure(size: tuple[float, float]):  # noqa: ANN202
+def figure(size: tuple[float, float]) -> tuple[Any, Any]:
+    """(pyplot, a new figure of ``size`` inches) on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -27,7 +29,7 @@ def plot_confusion(
     cm = np.zeros((len(classes), len(classes)), dtype=np.int64)
     for t, p in zip(y_true, y_pred, strict=True):
         cm[idx[t], idx[p]] += 1
-    plt, fig = _figure((5.5, 4.8))
+    plt, fig = figure((5.5, 4.8))
     ax = fig.add_subplot(111)
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -68,7 +70,7 @@ def plot_raster(
     if rec.raster is None:
         raise ValueError("this recording has no raster; compile with RecordSpec(raster=True)")
     steps, neurons = rec.raster.sample(sample)
-    plt, fig = _figure((8, 5))
+    plt, fig = figure((8, 5))
     ax = fig.add_axes((0.08, 0.32, 0.9, 0.6))
     ax2 = fig.add_axes((0.08, 0.08, 0.9, 0.18), sharex=ax)
     t_ms = steps * rec.dt
@@ -104,7 +106,7 @@ def plot_learning_curve(
     and the fraction of samples that changed the weights, per epoch; the final test
     accuracy as a dashed line when given."""
     epochs = [h["epoch"] for h in history]
-    plt, fig = _figure((6, 3.8))
+    plt, fig = figure((6, 3.8))
     ax = fig.add_subplot(111)
     ax.plot(epochs, [h["train_accuracy"] for h in history], "o-", ms=3, label="train accuracy")
     ax.plot(

@@ -20,11 +20,12 @@ from .network import InputPort, Network, Population, Projection
 from .neurons import LIF, Izhikevich
 
 # Maass et al. 2002, Table/Methods: connection scale C, synaptic amplitude A (nA, with
-# R_m = 1 MOhm -> mV), synaptic time constants, transmission delays.
+# R_m = 1 MOhm -> mV), transmission delays. (The synaptic time constants, 3 ms E and 6 ms I,
+# are ``lsm_column``'s ``tau_syn`` default.)
 MAASS_C = {"EE": 0.3, "EI": 0.2, "IE": 0.4, "II": 0.1}
 MAASS_A = {"EE": 30.0, "EI": 60.0, "IE": -19.0, "II": -19.0}
 MAASS_DELAY_MS = {"EE": 1.5, "EI": 0.8, "IE": 0.8, "II": 0.8}
-MAASS_TAU_SYN = {"E": 3.0, "I": 6.0}
+_POP = {"E": "exc", "I": "inh"}
 
 
 def grid_positions(shape: tuple[int, int, int]) -> np.ndarray:
@@ -47,6 +48,27 @@ def _gamma_weights(rng: np.random.Generator, n: int, mean: float, cv: float) -> 
     return math.copysign(1.0, mean) * rng.gamma(shape, abs(mean) / shape, size=n)
 
 
+def _patch_channels(
+    rng: np.random.Generator,
+    j: int,
+    fan_in: int,
+    input_shape: tuple[int, ...],
+    span: np.ndarray,
+    position: np.ndarray,
+    receptive_field: float,
+) -> np.ndarray:
+    """Input channels of receiving neuron ``j``: ``fan_in`` draws within ``receptive_field``
+    pixels of the neuron's (x, y) grid position mapped onto the (W, H, C) input image."""
+    w_in, h_in = input_shape[0], input_shape[1]
+    n_ch = int(np.prod(input_shape[2:])) if len(input_shape) > 2 else 1
+    cx = (position[0] + rng.random()) / span[0] * w_in
+    cy = (position[1] + rng.random()) / span[1] * h_in
+    x = np.clip(np.rint(cx + rng.uniform(-1, 1, fan_in) * receptive_field), 0, w_in - 1)
+    y = np.clip(np.rint(cy + rng.uniform(-1, 1, fan_in) * receptive_field), 0, h_in - 1)
+    c = rng.integers(0, n_ch, fan_in)
+    return np.unique((x.astype(np.int64) * h_in + y.astype(np.int64)) * n_ch + c)
+
+
 def _input_weights(
     rng: np.random.Generator,
     n_inputs: int,
@@ -56,39 +78,136 @@ def _input_weights(
     fan_in: int,
     weight: float,
     cv: float,
-    input_shape: tuple[int, ...] | None,
-    positions: np.ndarray,
-    receptive_field: float | None,
+    input_shape: tuple[int, ...] | None = None,
+    positions: np.ndarray | None = None,
+    receptive_field: float | None = None,
 ) -> sp.csr_matrix:
     """Input CSR [n_inputs, n_neurons]: a random ``fraction`` of neurons each draws
     ``fan_in`` input channels (uniformly, or from a local patch when ``receptive_field`` and
-    ``input_shape`` = (W, H, C) are given: the neuron's (x, y) grid position is mapped onto
-    the input image and channels are drawn within ``receptive_field`` pixels)."""
+    ``input_shape`` = (W, H, C) are given, see ``_patch_channels``)."""
     n_recv = int(round(fraction * n_neurons))
     receivers = np.sort(rng.choice(n_neurons, size=n_recv, replace=False))
+    local = receptive_field is not None and input_shape is not None
+    span = positions.max(axis=0)[:2] + 1 if local else None
     rows, cols = [], []
-    if receptive_field is not None and input_shape is not None:
-        w_in, h_in = input_shape[0], input_shape[1]
-        n_ch = int(np.prod(input_shape[2:])) if len(input_shape) > 2 else 1
-        span = positions.max(axis=0)[:2] + 1
-        for j in receivers:
-            cx = (positions[j, 0] + rng.random()) / span[0] * w_in
-            cy = (positions[j, 1] + rng.random()) / span[1] * h_in
-            x = np.clip(np.rint(cx + rng.uniform(-1, 1, fan_in) * receptive_field), 0, w_in - 1)
-            y = np.clip(np.rint(cy + rng.uniform(-1, 1, fan_in) * receptive_field), 0, h_in - 1)
-            c = rng.integers(0, n_ch, fan_in)
-            ch = np.unique((x.astype(np.int64) * h_in + y.astype(np.int64)) * n_ch + c)
-            rows.append(ch)
-            cols.append(np.full(len(ch), j))
-    else:
-        for j in receivers:
+    for j in receivers:
+        if local:
+            ch = _patch_channels(rng, j, fan_in, input_shape, span, positions[j], receptive_field)
+        else:
             ch = rng.choice(n_inputs, size=min(fan_in, n_inputs), replace=False)
-            rows.append(ch)
-            cols.append(np.full(len(ch), j))
+        rows.append(ch)
+        cols.append(np.full(len(ch), j))
     r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     w = _gamma_weights(rng, len(r), weight, cv)
     return sp.csr_matrix((w, (r, c)), shape=(n_inputs, n_neurons))
+
+
+def _input_projections(w_in: sp.csr_matrix, n_exc: int, n_inh: int) -> list[Projection]:
+    """The input port "in" onto "exc" (the first ``n_exc`` columns) and "inh" (the rest)."""
+    out = [Projection(source="in", target="exc", weights=w_in[:, :n_exc], delays=0)]
+    if n_inh:
+        out.append(Projection(source="in", target="inh", weights=w_in[:, n_exc:], delays=0))
+    return out
+
+
+def _check_lsm_args(frac_inh: float, input_fraction: float, lam: float) -> None:
+    if not 0.0 <= frac_inh < 1.0:
+        raise ValueError(f"frac_inh must be in [0, 1), got {frac_inh}")
+    if not 0.0 < input_fraction <= 1.0:
+        raise ValueError(f"input_fraction must be in (0, 1], got {input_fraction}")
+    if lam <= 0:
+        raise ValueError(f"lam (lambda) must be > 0 grid units, got {lam}")
+
+
+def _exc_then_inh(
+    rng: np.random.Generator, pos: np.ndarray, frac_inh: float
+) -> tuple[np.ndarray, int, int]:
+    """A random ``frac_inh`` of the grid becomes inhibitory; positions reordered excitatory
+    first, then inhibitory (each population contiguous). Returns (positions, n_exc, n_inh)."""
+    n = len(pos)
+    n_inh = int(round(frac_inh * n))
+    is_inh = np.zeros(n, dtype=bool)
+    is_inh[rng.choice(n, size=n_inh, replace=False)] = True
+    order = np.concatenate([np.flatnonzero(~is_inh), np.flatnonzero(is_inh)])
+    return pos[order], n - n_inh, n_inh
+
+
+def _maass_projections(
+    rng: np.random.Generator,
+    pos: np.ndarray,
+    n_exc: int,
+    *,
+    c_scale: Mapping[str, float] | None,
+    weight_scale: float,
+    inh_scale: float,
+    lam: float,
+    cv: float,
+    to_mv: float,
+    dt: float,
+) -> list[Projection]:
+    """EE, EI, IE, II (in that order): P(connect) from distance (no autapses), Gamma weights
+    of mean A (nA, scaled) times ``to_mv``, delays in whole steps of at least 1."""
+    c = dict(MAASS_C, **(c_scale or {}))
+    amp = {k: a * (weight_scale * (inh_scale if k[0] == "I" else 1.0)) for k, a in MAASS_A.items()}
+    kinds = np.array(["E"] * n_exc + ["I"] * (len(pos) - n_exc))
+    dist = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
+    out = []
+    for key in ("EE", "EI", "IE", "II"):
+        pre_idx = np.flatnonzero(kinds == key[0])
+        post_idx = np.flatnonzero(kinds == key[1])
+        if not len(pre_idx) or not len(post_idx):
+            continue
+        p = connection_probability(dist[np.ix_(pre_idx, post_idx)], c[key], lam)
+        if key[0] == key[1]:
+            np.fill_diagonal(p, 0.0)  # no autapses
+        r, col = np.nonzero(rng.random(p.shape) < p)
+        w = _gamma_weights(rng, len(r), amp[key], cv) * to_mv
+        out.append(
+            Projection(
+                source=_POP[key[0]],
+                target=_POP[key[1]],
+                weights=sp.csr_matrix((w, (r, col)), shape=p.shape),
+                delays=max(1, int(round(MAASS_DELAY_MS[key] / dt))),
+                name=key,
+            )
+        )
+    return out
+
+
+def _lif_populations(
+    rng: np.random.Generator,
+    pos: np.ndarray,
+    n_exc: int,
+    t_ref: tuple[float, float],
+    tau_syn: tuple[float, float],
+    *,
+    tau_mem: float,
+    v_reset: float,
+    v_th: float,
+    bias_range: tuple[float, float],
+    heterogeneity: float,
+) -> tuple[Population, ...]:
+    """LIF populations "exc" (the first ``n_exc`` positions) and "inh" (the rest, if any);
+    ``t_ref`` and ``tau_syn`` are (exc, inh). Per neuron, drawn in this order: tau_mem
+    spread uniformly by +-``heterogeneity`` (relative), bias uniform in ``bias_range``."""
+    pops = []
+    for k, (name, where) in enumerate((("exc", pos[:n_exc]), ("inh", pos[n_exc:]))):
+        m = len(where)
+        if k and not m:
+            break
+        spread = rng.uniform(-heterogeneity, heterogeneity, m) if heterogeneity else 0.0
+        model = LIF(
+            tau_mem=tau_mem * (1.0 + spread),
+            tau_syn=tau_syn[k],
+            v_rest=0.0,
+            v_reset=v_reset,
+            v_th=v_th,
+            t_ref=t_ref[k],
+            bias=rng.uniform(*bias_range, m),
+        )
+        pops.append(Population(name=name, size=m, model=model, positions=where))
+    return tuple(pops)
 
 
 def lsm_column(
@@ -118,127 +237,82 @@ def lsm_column(
 ) -> Network:
     """A Maass-2002 liquid: LIF neurons on a 3-D grid with distance-dependent connectivity.
 
-    Connection probability between neurons at distance D (grid units) is
-    C * exp(-(D/lam)^2) with C = 0.3 (EE), 0.2 (EI), 0.4 (IE), 0.1 (II) (``c_scale`` overrides).
-    Synaptic amplitudes A (nA, R = 1 MOhm, so mV of steady drive) are Gamma-distributed with
-    CV ``weight_cv`` and means 30 (EE), 60 (EI), -19 (IE, II) times ``weight_scale`` (and
-    ``inh_scale`` for inhibitory ones); a weight becomes a per-step increment
-    ``A * (1 - exp(-dt/tau_mem))`` mV. Delays 1.5 ms (EE) and 0.8 ms (others), rounded to
-    whole steps of at least 1. Neurons: tau_mem 30 ms, threshold 15 mV, reset 13.5 mV,
-    bias drawn in ``bias_range`` mV, refractory 3 ms (E) / 2 ms (I); ``heterogeneity`` is
-    the relative spread (uniform +-) of tau_mem across neurons.
+    Neurons at distance D (grid units) connect with probability C * exp(-(D/lam)^2),
+    C = 0.3 (EE), 0.2 (EI), 0.4 (IE), 0.1 (II) (``c_scale`` overrides). Amplitudes A (nA;
+    R = 1 MOhm, so mV of steady drive) are Gamma-distributed with CV ``weight_cv`` and means
+    30 (EE), 60 (EI), -19 (IE, II) times ``weight_scale`` (and ``inh_scale`` if inhibitory);
+    a weight is the per-step increment ``A * (1 - exp(-dt/tau_mem))`` mV. Delays 1.5 ms (EE)
+    and 0.8 ms (others), rounded to whole steps of at least 1. ``t_ref`` and ``tau_syn`` are
+    (E, I) in ms; biases are uniform in ``bias_range`` mV; ``heterogeneity`` is the relative
+    spread (uniform +-) of tau_mem across neurons.
 
-    Inputs: ``n_inputs`` channels; a random ``input_fraction`` of neurons each receives
-    ``input_fan_in`` channels with Gamma weights of mean ``input_weight`` nA (converted like
-    the recurrent ones). With ``input_shape`` (W, H, C) and ``input_receptive_field``
-    (pixels), each receiving neuron draws its channels from a local patch of the image.
+    Inputs: a random ``input_fraction`` of neurons each receives ``input_fan_in`` of the
+    ``n_inputs`` channels, Gamma weights of mean ``input_weight`` nA (converted like the
+    recurrent ones); with ``input_shape`` (W, H, C) and ``input_receptive_field`` (pixels),
+    drawn from a local patch of the image.
     """
     rng = np.random.default_rng(seed)
-    if not 0.0 <= frac_inh < 1.0:
-        raise ValueError(f"frac_inh must be in [0, 1), got {frac_inh}")
-    if not 0.0 < input_fraction <= 1.0:
-        raise ValueError(f"input_fraction must be in (0, 1], got {input_fraction}")
-    if lam <= 0:
-        raise ValueError(f"lam (lambda) must be > 0 grid units, got {lam}")
-    pos = grid_positions(shape)
-    n = len(pos)
-    n_inh = int(round(frac_inh * n))
-    is_inh = np.zeros(n, dtype=bool)
-    is_inh[rng.choice(n, size=n_inh, replace=False)] = True
-    # Order neurons: excitatory first, then inhibitory (each population contiguous).
-    order = np.concatenate([np.flatnonzero(~is_inh), np.flatnonzero(is_inh)])
-    pos = pos[order]
-    n_exc = n - n_inh
-    kinds = np.array(["E"] * n_exc + ["I"] * n_inh)
-    cs = dict(MAASS_C, **(c_scale or {}))
-    dist = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
-    alpha = math.exp(-dt / tau_mem)
-    to_mv = 1.0 - alpha
+    _check_lsm_args(frac_inh, input_fraction, lam)
+    pos, n_exc, n_inh = _exc_then_inh(rng, grid_positions(shape), frac_inh)
+    to_mv = 1.0 - math.exp(-dt / tau_mem)
+    recurrent = _maass_projections(
+        rng, pos, n_exc, c_scale=c_scale, weight_scale=weight_scale, inh_scale=inh_scale,
+        lam=lam, cv=weight_cv, to_mv=to_mv, dt=dt,
+    )  # fmt: skip
+    lif = dict(tau_mem=tau_mem, v_reset=v_reset, v_th=v_th, bias_range=bias_range)
+    pops = _lif_populations(rng, pos, n_exc, t_ref, tau_syn, heterogeneity=heterogeneity, **lif)
+    w_in = _input_weights(
+        rng, n_inputs, len(pos), fraction=input_fraction, fan_in=input_fan_in,
+        weight=input_weight * to_mv, cv=weight_cv, input_shape=input_shape, positions=pos,
+        receptive_field=input_receptive_field,
+    )  # fmt: skip
+    ports = (InputPort(name="in", size=n_inputs, shape=input_shape),)
+    projections = tuple(_input_projections(w_in, n_exc, n_inh) + recurrent)
+    meta = {"builder": "lsm_column", "seed": seed, "shape": list(shape), "lam": lam}
+    return Network(populations=pops, inputs=ports, projections=projections, metadata=meta, dt=dt)
 
-    projections = []
-    for pre in ("E", "I"):
-        for post in ("E", "I"):
-            key = pre + post
-            pre_idx = np.flatnonzero(kinds == pre)
-            post_idx = np.flatnonzero(kinds == post)
-            if not len(pre_idx) or not len(post_idx):
-                continue
-            p = connection_probability(dist[np.ix_(pre_idx, post_idx)], cs[key], lam)
-            if pre == post:
-                np.fill_diagonal(p, 0.0)  # no autapses
-            mask = rng.random(p.shape) < p
+
+def _izhikevich_models(
+    rng: np.random.Generator, n_exc: int, n_inh: int, bias: tuple[float, float]
+) -> tuple[Izhikevich, Izhikevich]:
+    """Izhikevich (2003): r ~ U(0, 1) per neuron, drawn for exc then inh."""
+    re, ri = rng.random(n_exc), rng.random(n_inh)
+    exc = Izhikevich(
+        a=0.02, b=0.2, c=-65.0 + 15.0 * re**2, d=8.0 - 6.0 * re**2, bias=bias[0], v_init=-65.0
+    )
+    inh = Izhikevich(
+        a=0.02 + 0.08 * ri, b=0.25 - 0.05 * ri, c=-65.0, d=2.0, bias=bias[1], v_init=-65.0
+    )
+    return exc, inh
+
+
+def _uniform_projections(
+    rng: np.random.Generator,
+    sizes: Mapping[str, int],
+    p_connect: float,
+    magnitude: Mapping[str, float],
+    delay: int,
+) -> list[Projection]:
+    """Every (source, target) pair of populations in order: each pair of neurons connects
+    with probability ``p_connect`` (no autapses), weight ``magnitude[source]`` * U(0, 1)."""
+    out = []
+    for src, ns in sizes.items():
+        for dst, nd in sizes.items():
+            mask = rng.random((ns, nd)) < p_connect
+            if src == dst:
+                np.fill_diagonal(mask, False)
             r, c = np.nonzero(mask)
-            scale = weight_scale * (inh_scale if pre == "I" else 1.0)
-            w = _gamma_weights(rng, len(r), MAASS_A[key] * scale, weight_cv) * to_mv
-            delay = max(1, int(round(MAASS_DELAY_MS[key] / dt)))
-            names = {"E": "exc", "I": "inh"}
-            projections.append(
+            w = magnitude[src] * rng.random(len(r))
+            out.append(
                 Projection(
-                    source=names[pre],
-                    target=names[post],
-                    weights=sp.csr_matrix((w, (r, c)), shape=(len(pre_idx), len(post_idx))),
+                    source=src,
+                    target=dst,
                     delays=delay,
-                    name=key,
+                    name=f"{src}->{dst}",
+                    weights=sp.csr_matrix((w, (r, c)), shape=(ns, nd)),
                 )
             )
-
-    def model(m: int, t_r: float, t_s: float) -> LIF:
-        spread = rng.uniform(-heterogeneity, heterogeneity, m) if heterogeneity else 0.0
-        return LIF(
-            tau_mem=tau_mem * (1.0 + spread),
-            tau_syn=t_s,
-            v_rest=0.0,
-            v_reset=v_reset,
-            v_th=v_th,
-            t_ref=t_r,
-            bias=rng.uniform(*bias_range, m),
-        )
-
-    populations = [
-        Population(
-            name="exc", size=n_exc, model=model(n_exc, t_ref[0], tau_syn[0]), positions=pos[:n_exc]
-        )
-    ]
-    if n_inh:
-        populations.append(
-            Population(
-                name="inh",
-                size=n_inh,
-                model=model(n_inh, t_ref[1], tau_syn[1]),
-                positions=pos[n_exc:],
-            )
-        )
-    w_in = _input_weights(
-        rng,
-        n_inputs,
-        n,
-        fraction=input_fraction,
-        fan_in=input_fan_in,
-        weight=input_weight * to_mv,
-        cv=weight_cv,
-        input_shape=input_shape,
-        positions=pos,
-        receptive_field=input_receptive_field,
-    )
-    in_proj = [
-        Projection(source="in", target="exc", weights=w_in[:, :n_exc], delays=0, name="in->exc"),
-    ]
-    if n_inh:
-        in_proj.append(
-            Projection(source="in", target="inh", weights=w_in[:, n_exc:], delays=0, name="in->inh")
-        )
-    return Network(
-        populations=tuple(populations),
-        inputs=(InputPort(name="in", size=n_inputs, shape=input_shape),),
-        projections=tuple(in_proj + projections),
-        metadata={
-            "builder": "lsm_column",
-            "seed": seed,
-            "shape": list(shape),
-            "lam": lam,
-        },
-        dt=dt,
-    )
+    return out
 
 
 def izhikevich_network(
@@ -274,63 +348,23 @@ def izhikevich_network(
         raise ValueError(f"need n_exc >= 1 and n_inh >= 1, got {n_exc}, {n_inh}")
     if not 0.0 < p_connect <= 1.0:
         raise ValueError(f"p_connect must be in (0, 1], got {p_connect}")
-    re, ri = rng.random(n_exc), rng.random(n_inh)
-    exc = Izhikevich(
-        a=0.02, b=0.2, c=-65.0 + 15.0 * re**2, d=8.0 - 6.0 * re**2, bias=bias[0], v_init=-65.0
-    )
-    inh = Izhikevich(
-        a=0.02 + 0.08 * ri, b=0.25 - 0.05 * ri, c=-65.0, d=2.0, bias=bias[1], v_init=-65.0
-    )
-    n = n_exc + n_inh
-    names = ("exc", "inh")
-    sizes = (n_exc, n_inh)
-    projections = []
-    for a, (src, ns) in enumerate(zip(names, sizes, strict=True)):
-        for b, (dst, nd) in enumerate(zip(names, sizes, strict=True)):
-            mask = rng.random((ns, nd)) < p_connect
-            if a == b:
-                np.fill_diagonal(mask, False)
-            r, c = np.nonzero(mask)
-            mag = exc_weight if src == "exc" else -inh_weight
-            w = mag * rng.random(len(r))
-            projections.append(
-                Projection(
-                    source=src,
-                    target=dst,
-                    delays=delay,
-                    name=f"{src}->{dst}",
-                    weights=sp.csr_matrix((w, (r, c)), shape=(ns, nd)),
-                )
-            )
+    exc, inh = _izhikevich_models(rng, n_exc, n_inh, bias)
+    sizes, magnitude = {"exc": n_exc, "inh": n_inh}, {"exc": exc_weight, "inh": -inh_weight}
+    projections = _uniform_projections(rng, sizes, p_connect, magnitude, delay)
     inputs = ()
     if n_inputs:
-        pos = np.zeros((n, 3))
         w_in = _input_weights(
-            rng,
-            n_inputs,
-            n,
-            fraction=input_fraction,
-            fan_in=input_fan_in,
-            weight=input_weight,
-            cv=0.5,
-            input_shape=None,
-            positions=pos,
-            receptive_field=None,
-        )
+            rng, n_inputs, n_exc + n_inh, fraction=input_fraction, fan_in=input_fan_in,
+            weight=input_weight, cv=0.5,
+        )  # fmt: skip
         inputs = (InputPort(name="in", size=n_inputs),)
-        projections = [
-            Projection(source="in", target="exc", weights=w_in[:, :n_exc], delays=0),
-            Projection(source="in", target="inh", weights=w_in[:, n_exc:], delays=0),
-        ] + projections
-    return Network(
-        populations=(
-            Population(name="exc", size=n_exc, model=exc),
-            Population(name="inh", size=n_inh, model=inh),
-        ),
-        inputs=inputs,
-        projections=tuple(projections),
-        metadata={"builder": "izhikevich_network", "seed": seed, "p_connect": p_connect},
+        projections = _input_projections(w_in, n_exc, n_inh) + projections
+    pops = (
+        Population(name="exc", size=n_exc, model=exc),
+        Population(name="inh", size=n_inh, model=inh),
     )
+    meta = {"builder": "izhikevich_network", "seed": seed, "p_connect": p_connect}
+    return Network(populations=pops, inputs=inputs, projections=tuple(projections), metadata=meta)
 
 
 def lin2025_lsm(
@@ -353,11 +387,11 @@ def lin2025_lsm(
     The paper's software LSM reached 89.11 % on full N-MNIST (readout on spike counts).
     """
     rng = np.random.default_rng(seed)
-    w_in = rng.standard_normal((n_inputs, n_neurons)) * (
-        weight_scale if input_scale is None else input_scale
-    )
+    in_scale = weight_scale if input_scale is None else input_scale
+    w_in = rng.standard_normal((n_inputs, n_neurons)) * in_scale
     w_rec = rng.standard_normal((n_neurons, n_neurons)) * weight_scale
     model = LIF.from_decay(decay, dt=dt, v_th=v_th)
+    meta = dict(builder="lin2025_lsm", seed=seed, decay=decay, v_th=v_th, weight_scale=weight_scale)
     return Network(
         populations=(Population(name="lsm", size=n_neurons, model=model),),
         inputs=(InputPort(name="in", size=n_inputs),),
@@ -365,12 +399,6 @@ def lin2025_lsm(
             Projection(source="in", target="lsm", weights=sp.csr_matrix(w_in), delays=0),
             Projection(source="lsm", target="lsm", weights=sp.csr_matrix(w_rec), delays=1),
         ),
-        metadata={
-            "builder": "lin2025_lsm",
-            "seed": seed,
-            "decay": decay,
-            "v_th": v_th,
-            "weight_scale": weight_scale,
-        },
+        metadata=meta,
         dt=dt,
     )

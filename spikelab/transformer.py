@@ -1,4 +1,4 @@
-"""The reservoir as a scikit-learn transformer, and chunked running of large batches.
+"""The reservoir as a scikit-learn transformer (chunked running: ``spikelab.tasks.stages``).
 
 pipe = Pipeline([("lsm", LSMTransformer(net, backend="numba", encoding=enc)),
                  ("readout", LinearReadout())])
@@ -7,87 +7,18 @@ pipe.fit(train_events, y_train).score(test_events, y_test)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from tqdm.auto import tqdm
 
-from .backends.base import Simulation
 from .encoding import EventEncoding
 from .network import Network
-from .spikes import Recording, RecordSpec, SpikeBatch
+from .spikes import RecordSpec, SpikeBatch
+from .tasks.stages import ChunkedRun, run_chunked
 
-
-@dataclass(frozen=True)
-class ChunkedRun:
-    """Counts of a whole batch run chunk by chunk, with totals for statistics."""
-
-    counts: np.ndarray  # [samples, bins, neurons]
-    n_spikes: int
-    n_synaptic_events: int
-    wall_time_s: float
-    populations: tuple[tuple[str, int, int], ...]
-    first: Recording  # the first chunk's recording (raster, voltages when recorded)
-    extras: tuple[tuple[str, float, int], ...] = ()  # (key, per-sample value, chunk size)
-
-
-def _chunks(
-    data: SpikeBatch | Sequence[np.ndarray], encoding: EventEncoding | None, size: int
-) -> Iterator[SpikeBatch]:
-    if isinstance(data, SpikeBatch):
-        yield from data.chunks(size)
-        return
-    if encoding is None:
-        raise ValueError("event arrays need an encoding=EventEncoding(...) to become spikes")
-    if encoding.n_steps is None and encoding.duration is None:
-        raise ValueError(
-            "encoding in chunks needs a fixed length: set encoding.duration (ms) or n_steps"
-        )
-    for start in range(0, len(data), size):
-        yield encoding.encode([data[i] for i in range(start, min(start + size, len(data)))])
-
-
-def run_chunked(
-    sim: Simulation,
-    data: SpikeBatch | Sequence[np.ndarray],
-    *,
-    encoding: EventEncoding | None = None,
-    chunk_size: int = 128,
-    progress: bool = False,
-    desc: str = "simulate",
-) -> ChunkedRun:
-    """Run a batch, or a (lazy) sequence of event arrays encoded chunk by chunk, in chunks
-    of ``chunk_size`` samples, keeping only the bin counts: memory is bounded by one chunk's
-    spikes plus the counts.
-
-    Scalar ``Recording.extras`` whose key contains "per_sample" (e.g. a backend's
-    ``energy_per_sample_j``) are kept per chunk so callers can average them.
-    """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    parts, n_spk, n_syn, wall, first, extras = [], 0, 0, 0.0, None, []
-    with tqdm(total=len(data), desc=desc, unit="sample", disable=not progress) as bar:
-        for chunk in _chunks(data, encoding, chunk_size):
-            rec = sim.run(chunk)
-            first = first or rec
-            parts.append(rec.counts)
-            n_spk += rec.n_spikes
-            n_syn += rec.n_synaptic_events
-            wall += rec.wall_time_s
-            extras += [
-                (k, float(v), len(chunk))
-                for k, v in rec.extras.items()
-                if "per_sample" in k and isinstance(v, int | float | np.number)
-            ]
-            bar.update(len(chunk))
-    if first is None:
-        raise ValueError("run_chunked got no samples")
-    return ChunkedRun(
-        np.concatenate(parts), n_spk, n_syn, wall, first.populations, first, tuple(extras)
-    )
+__all__ = ["ChunkedRun", "LSMTransformer", "run_chunked"]
 
 
 class LSMTransformer(TransformerMixin, BaseEstimator):
@@ -119,7 +50,7 @@ class LSMTransformer(TransformerMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.progress = progress
 
-    def fit(self, X: Any = None, y: Any = None) -> LSMTransformer:  # noqa: N803
+    def fit(self, X: Any = None, y: Any = None) -> LSMTransformer:
         self.sim_ = self.net.compile(
             self.backend,
             dt=self.dt,
@@ -128,7 +59,7 @@ class LSMTransformer(TransformerMixin, BaseEstimator):
         )
         return self
 
-    def transform(self, X: SpikeBatch | Sequence[np.ndarray]) -> np.ndarray:  # noqa: N803
+    def transform(self, X: SpikeBatch | Sequence[np.ndarray]) -> np.ndarray:
         """[n_samples, bins * neurons] spike counts; event arrays are encoded chunk by chunk."""
         if not isinstance(X, SpikeBatch) and self.encoding is None:
             raise ValueError(

@@ -7,7 +7,7 @@ import pytest
 
 from spikelab import Network
 from spikelab.cli import main
-from spikelab.config import apply_overrides, parse_value, resolve, to_toml
+from spikelab.config import apply_overrides, load_config, parse_value, to_toml
 from spikelab.datasets import generate_nmnist_like
 
 TINY = """
@@ -114,7 +114,7 @@ def test_run_with_an_online_readout(tiny_data, tmp_path):
 def test_bad_online_readout_options_fail_before_simulating(
     tiny_data, tmp_path, capsys, monkeypatch, sets, message
 ):
-    import spikelab.experiment as ex
+    import spikelab.tasks.classify as ex
 
     def no_simulation(*args, **kwargs):
         raise AssertionError("the reservoir was simulated before the readout was checked")
@@ -176,10 +176,88 @@ def test_overrides_and_values():
 
 def test_resolve_fills_defaults_and_round_trips_to_toml():
     from spikelab.config import tomllib
+    from spikelab.tasks import parse, resolve
 
     cfg = resolve({"seed": 3, "reservoir": {"n_neurons": 10}})
     assert cfg["seed"] == 3 and cfg["reservoir"]["builder"] == "lsm_column"
     assert tomllib.loads(to_toml(cfg)) == cfg
+    assert parse(tomllib.loads(to_toml(cfg))) == parse({"seed": 3, "reservoir": {"n_neurons": 10}})
+
+
+def test_output_and_backend_are_set_as_values_not_toml_text(tiny_data, tmp_path, capsys):
+    """--output with a quote and a backslash, and --backend, reach the config as they are;
+    the written config.toml runs again with `spikelab run` (round trip)."""
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY.format(root=tiny_data, out=tmp_path / "unused"))
+    out = tmp_path / 'we"ird\\dir'
+    sets = ["--set", "reservoir.n_neurons=8", "--set", "output.plots=false"]
+    assert (
+        main(["run", str(cfg), "--quiet", "--backend", "numba", "--output", str(out), *sets]) == 0
+    )
+    assert out.is_dir() and not (tmp_path / "unused").exists()
+    written = load_config(out / "config.toml")
+    assert written["output"]["dir"] == str(out) and written["backend"] == {"name": "numba"}
+    again = tmp_path / "again"
+    assert main(["run", str(out / "config.toml"), "--quiet", "--output", str(again)]) == 0
+    first = json.loads((out / "metrics.json").read_text())
+    second = json.loads((again / "metrics.json").read_text())
+    assert second["test_accuracy"] == first["test_accuracy"]
+    assert load_config(again / "config.toml") == {
+        **written,
+        "output": {**written["output"], "dir": str(again)},
+    }
+
+
+def test_backend_option_of_another_backend_is_dropped_by_dash_dash_backend(tmp_path, capsys):
+    """--backend NAME keeps the file's [backend] options only for the same backend."""
+    from spikelab.cli import _load_run_config, build_parser
+
+    cfg = tmp_path / "x.toml"
+    cfg.write_text('[backend]\nname = "crossbar"\npreset = "ideal"\n')
+    args = build_parser().parse_args(["run", str(cfg), "--backend", "numba"])
+    assert _load_run_config(args.config, args)["backend"] == {"name": "numba"}
+    args = build_parser().parse_args(["run", str(cfg), "--backend", "crossbar"])
+    assert _load_run_config(args.config, args)["backend"] == {"name": "crossbar", "preset": "ideal"}
+    args = build_parser().parse_args(
+        ["run", str(cfg), "--backend", "numba", "--set", 'backend.name="crossbar"']
+    )
+    assert _load_run_config(args.config, args)["backend"]["name"] == "crossbar"  # --set wins
+
+
+def test_unknown_keys_fail_before_any_data_is_loaded(tmp_path, capsys, monkeypatch):
+    import spikelab.tasks.stages as stages
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data were loaded before the config was checked")
+
+    monkeypatch.setattr(stages, "load_split", no_loading)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY.format(root=tmp_path / "nowhere", out=tmp_path / "o"))
+    assert main(["run", str(cfg), "--quiet", "--set", "dataset.max_per_clas=3"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'max_per_clas' in [dataset]; did you mean 'max_per_class'?" in err
+    cfg.write_text(TINY.format(root=tmp_path / "nowhere", out=tmp_path / "o") + "plot = true\n")
+    assert main(["run", str(cfg), "--quiet"]) == 2
+    assert "unknown key 'plot' in [output]; did you mean 'plots'?" in capsys.readouterr().err
+    assert main(["run", str(cfg), "--quiet", "--set", "task=clasify"]) == 2
+    assert "known tasks: classify, zero_shot" in capsys.readouterr().err
+
+
+def test_demo_runs_from_any_folder(tmp_path, monkeypatch, capsys):
+    """The demo config ships inside the package: `spikelab demo` from a folder outside the
+    checkout generates its data and writes its results relative to that folder."""
+    monkeypatch.chdir(tmp_path)
+    small = [
+        "dataset.per_class=2",
+        "reservoir.n_neurons=27",
+        "encoding.duration=100.0",
+        "output.plots=false",
+    ]
+    assert main(["demo", "--quiet", *sum((["--set", s] for s in small), [])]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert (tmp_path / "results" / "data" / "nmnist-like" / "Train").is_dir()
+    m = json.loads((tmp_path / "results" / "demo" / "metrics.json").read_text())
+    assert m["n_neurons"] == 27 and m["n_train"] + m["n_test"] > 20
 
 
 def test_feast_feature_stage_saves_a_reloadable_model(tiny_data, tmp_path):

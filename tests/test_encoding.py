@@ -1,9 +1,9 @@
-"""Events -> SpikeBatch: binning, crop, polarity, downsampling, histogram baseline."""
+"""Events -> SpikeBatch: binning, crop, polarity, downsampling; the event-count histogram."""
 
 import numpy as np
 import pytest
 
-from spikelab.encoding import EventEncoding, count_histogram
+from spikelab.encoding import EventEncoding, count_histogram, event_histogram
 
 DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 
@@ -76,3 +76,44 @@ def test_count_histogram_totals_and_layout():
     ev = events([(0, 0, 0, 0), (0, 0, 99, 1), (1, 0, 100, 0)])
     h = count_histogram([ev], n_time_bins=2)
     assert h.shape == (1, 2 * 34 * 34 * 2) and h.sum() == 3
+
+
+def random_events(rng, n, size=(6, 5)):
+    ev = np.zeros(n, DTYPE)
+    ev["x"], ev["y"] = rng.integers(0, size[0], n), rng.integers(0, size[1], n)
+    ev["t"] = np.sort(rng.integers(0, 100_000, n))
+    ev["p"] = rng.integers(0, 2, n)
+    return ev
+
+
+def test_count_histogram_equals_the_encoder_with_equal_bins():
+    """The baseline histogram is the encoder's SpikeBatch (equal bins) made dense."""
+    rng = np.random.default_rng(0)
+    samples = [random_events(rng, n) for n in (300, 1, 0, 57)]
+    signed = samples[0].copy()
+    signed["p"] = 2 * signed["p"] - 1  # polarities -1/+1 read as p > 0
+    samples.append(signed)
+    for bins in (1, 3, 7):
+        h = count_histogram(samples, sensor_size=(6, 5, 2), n_time_bins=bins)
+        enc = EventEncoding(sensor_size=(6, 5, 2), n_steps=bins, time_bins="equal")
+        batch = enc.encode(samples)
+        ref = np.stack([batch.dense(i).ravel() for i in range(len(samples))])
+        assert h.dtype == np.float32
+        np.testing.assert_array_equal(h, ref)
+
+
+def test_event_histogram_layout_pooling_and_channels():
+    ev = events([(0, 0, 0, 1), (5, 4, 50, 0), (5, 0, 100, 1)])
+    h = event_histogram([ev], 2, (6, 5), pool=3, n_time_bins=2)  # [bins, C, H/3, W/3]
+    assert h.shape == (1, 2 * 2 * 2 * 2)
+    cube = h[0].reshape(2, 2, 2, 2)
+    assert cube[0, 1, 0, 0] == 1 and cube[0, 0, 1, 1] == 1 and cube[1, 1, 0, 1] == 1
+    merged = event_histogram([ev], 1, (6, 5), n_time_bins=1)  # one channel: polarity merged
+    assert merged.sum() == 3 and merged.shape == (1, 30)
+    audio = np.zeros(3, [("t", "<i8"), ("x", "<i8"), ("p", "<i8")])  # no y: row 0
+    audio["x"], audio["t"], audio["p"] = (1, 2, 2), (0, 5, 9), 1
+    np.testing.assert_array_equal(event_histogram([audio], 1, (4, 1))[0], [0, 1, 2, 0])
+    with pytest.raises(ValueError, match="does not fit n_channels=2"):
+        event_histogram([events([(0, 0, 0, 2)])], 2, (6, 5))
+    with pytest.raises(ValueError, match="must be >= 1"):
+        event_histogram([ev], 2, (6, 5), pool=0)

@@ -9,6 +9,7 @@ backend is instantiated.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import logging
@@ -114,16 +115,20 @@ def _load_class(target: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
-def get_backend(name: str, **options: Any) -> Backend:
-    """Instantiate the backend registered as ``name`` with backend ``options``.
-
-    ``"auto"`` picks the best available backend and logs which one and why.
-    """
+def canonical_name(name: str) -> str:
+    """``name`` lower-cased with aliases resolved (``"norse"`` -> ``"torch"``)."""
     if not isinstance(name, str):
         raise TypeError(f"backend must be a name (str), got {type(name).__name__}")
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key == "auto":
-        return _auto_backend(**options)
+    return _ALIASES.get(name.lower(), name.lower())
+
+
+def backend_class(name: str) -> Callable[..., Backend]:
+    """The class registered as ``name`` (not ``"auto"``), not instantiated.
+
+    Raises ValueError naming the known backends (and the closest one) for an unknown name,
+    and ``BackendUnavailable`` with the install command when its dependency is missing.
+    """
+    key = canonical_name(name)
     if key in _BUILTIN and _implemented(_BUILTIN[key]):
         entry = _BUILTIN[key]
         missing = _missing_modules(entry)
@@ -132,14 +137,27 @@ def get_backend(name: str, **options: Any) -> Backend:
                 f"backend {name!r} needs {', '.join(missing)}, which is not installed here. "
                 f"Install it with: {entry.install}"
             )
-        return _load_class(entry.target)(**options)
+        return _load_class(entry.target)
     eps = _entry_point_backends()
     if key in eps:
-        return eps[key].load()(**options)
+        return eps[key].load()
+    known = known_backends()
+    near = difflib.get_close_matches(key, [*known, *_ALIASES, "auto"], n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
     raise ValueError(
-        f"unknown backend {name!r}; known backends: {', '.join(known_backends())} "
+        f"unknown backend {name!r}{hint}; known backends: {', '.join(known)} "
         f"(aliases: {', '.join(f'{a}->{b}' for a, b in _ALIASES.items())}, and 'auto')"
     )
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """Instantiate the backend registered as ``name`` with backend ``options``.
+
+    ``"auto"`` picks the best available backend and logs which one and why.
+    """
+    if canonical_name(name) == "auto":
+        return _auto_backend(**options)
+    return backend_class(name)(**options)
 
 
 def _auto_backend(**options: Any) -> Backend:

@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "DatasetError", "EventDataset", "empty_events", "stratified_split"]
+__all__ = [
+    "EVENT_DTYPE",
+    "DatasetError",
+    "EventDataset",
+    "empty_events",
+    "stratified_split",
+]
 
 #: Event dtype: x, y (pixels), t (µs), p (0 = OFF, 1 = ON), all int64. It equals
 #: ``tonic.datasets.NMNIST.dtype`` (tonic spells it ``int``, which is int64 on Linux and macOS).

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..fileio import write_bytes_atomic
 from .base import EVENT_DTYPE, DatasetError, EventDataset
 
 __all__ = [
@@ -140,18 +141,7 @@ def write_mnist_file(
     Raises ``ValueError`` for events the format cannot hold: x or y outside the sensor,
     p not 0/1, t outside [0, 2**23) µs, or t decreasing. Returns the path written.
     """
-    path = Path(path)
-    data = _encode(np.asarray(events), sensor_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_bytes_atomic(path, _encode(np.asarray(events), sensor_size))
 
 
 # -- folders ------------------------------------------------------------------------------------
@@ -226,6 +216,48 @@ def _size_problem(path: Path) -> str | None:
     return None
 
 
+def _list_files(root: Path, train: bool) -> tuple[list[Path], list[int]]:
+    """Files and labels of one split, from tonic's download or a folder in N-MNIST's layout."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"N-MNIST folder {root} does not exist; {_GET_DATA}")
+    save_to = _tonic_save_to(root, train)
+    if save_to is not None:
+        return _from_tonic(save_to, train)
+    return _from_folder(_split_folder(root, train))
+
+
+def _check_sizes(paths: list[Path]) -> None:
+    """Raise ``DatasetError`` for the first file whose size cannot hold N-MNIST events."""
+    for path in paths:
+        problem = _size_problem(path)
+        if problem:
+            raise DatasetError(problem + "; pass on_error='skip' to leave such files out")
+
+
+def _readable_only(
+    paths: list[Path], labels: list[int], store: dict[str, np.ndarray] | None
+) -> tuple[list[Path], list[int]]:
+    """Read every file and leave out the bad ones, with one warning giving their count and
+    names. What was read goes into ``store`` unless it is None."""
+    keep, problems = [], []
+    for i, path in enumerate(paths):
+        try:
+            events = read_mnist_file(path)
+        except DatasetError as exc:
+            problems.append(str(exc))
+            continue
+        keep.append(i)
+        if store is not None:
+            store[str(path)] = events
+    if problems:
+        shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+        warnings.warn(
+            f"skipped {len(problems)} of {len(paths)} N-MNIST files: {shown}",
+            stacklevel=3,
+        )
+    return [paths[i] for i in keep], [labels[i] for i in keep]
+
+
 def nmnist(
     root: str | os.PathLike[str],
     train: bool = True,
@@ -247,38 +279,12 @@ def nmnist(
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(f"N-MNIST folder {root} does not exist; {_GET_DATA}")
-    save_to = _tonic_save_to(root, train)
-    if save_to is not None:
-        paths, labels = _from_tonic(save_to, train)
-    else:
-        paths, labels = _from_folder(_split_folder(root, train))
+    paths, labels = _list_files(Path(root).expanduser(), train)
     store: dict[str, np.ndarray] = {}
     if on_error == "raise":
-        for path in paths:
-            problem = _size_problem(path)
-            if problem:
-                raise DatasetError(problem + "; pass on_error='skip' to leave such files out")
+        _check_sizes(paths)
     else:
-        keep, problems = [], []
-        for i, path in enumerate(paths):
-            try:
-                events = read_mnist_file(path)
-            except DatasetError as exc:
-                problems.append(str(exc))
-                continue
-            keep.append(i)
-            if cache:
-                store[str(path)] = events
-        if problems:
-            shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
-            warnings.warn(
-                f"skipped {len(problems)} of {len(paths)} N-MNIST files: {shown}",
-                stacklevel=2,
-            )
-        paths, labels = [paths[i] for i in keep], [labels[i] for i in keep]
+        paths, labels = _readable_only(paths, labels, store if cache else None)
     return EventDataset(
         paths=paths,
         labels=np.asarray(labels, dtype=np.int64),

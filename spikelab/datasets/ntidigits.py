@@ -31,8 +31,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..audio import AUDIO_EVENT_DTYPE, events_from_spike_times
 from .base import DatasetError, EventDataset
+from .cochlea import AUDIO_EVENT_DTYPE, events_from_spike_times
 
 __all__ = [
     "LABEL_MAPS",
@@ -305,14 +305,7 @@ def ntidigits(
     ``ValueError``) naming the file when it is not HDF5 or lacks groups or samples.
     """
     _check_map(label_map)
-    if reader not in ("auto", "tonic", "hdf5"):
-        raise ValueError(f"reader must be 'auto', 'tonic' or 'hdf5', got {reader!r}")
-    file, tonic_root = find_ntidigits_file(path)
-    if reader == "tonic" and tonic_root is None:
-        raise ValueError(
-            f"reader='tonic' needs the file at <root>/{TONIC_FOLDER}/{TONIC_FILENAME}, "
-            f"got {str(file)!r}; move it there or use reader='hdf5'"
-        )
+    file, tonic_root = _locate(path, reader)
     partition = "train" if train else "test"
     ids = _read_index(file, partition)
     if reader == "hdf5" or tonic_root is None:
@@ -322,6 +315,11 @@ def ntidigits(
     paths = [file / partition / i for i in ids]
     if not single_digits:
         return NTidigitsSequences(paths, read, label_map)
+    return _single_digits(paths, read, label_map, cache)
+
+
+def _single_digits(paths: list[Path], read: Any, label_map: str, cache: bool) -> EventDataset:
+    """The samples with a one-character label (tonic's rule), labelled by ``label_map``."""
     keep = [p for p in paths if len(p.name.split("-")[-1]) == 1]
     table = LABEL_MAPS[label_map]
     return EventDataset(
@@ -332,3 +330,16 @@ def ntidigits(
         reader=read,
         cache=cache,
     )
+
+
+def _locate(path: str | os.PathLike[str], reader: str) -> tuple[Path, Path | None]:
+    """``find_ntidigits_file(path)``, checked against the ``reader`` asked for."""
+    if reader not in ("auto", "tonic", "hdf5"):
+        raise ValueError(f"reader must be 'auto', 'tonic' or 'hdf5', got {reader!r}")
+    file, tonic_root = find_ntidigits_file(path)
+    if reader == "tonic" and tonic_root is None:
+        raise ValueError(
+            f"reader='tonic' needs the file at <root>/{TONIC_FOLDER}/{TONIC_FILENAME}, "
+            f"got {str(file)!r}; move it there or use reader='hdf5'"
+        )
+    return file, tonic_root

@@ -1,10 +1,16 @@
-"""Event-based feature extraction: FEAST (Afshar et al. 2020) and its helpers."""
+"""Event-based feature extraction: FEAST (Afshar et al. 2020, ``spikelab.features.feast``)
+and the event-count histogram of its output (``spikelab.encoding.event_histogram``)."""
 
-from spikelab.features.feast import FEAST
-from spikelab.features.feast_histogram import event_histogram
-from spikelab.features.feast_io import load_feast, save_feast
-from spikelab.features.feast_plots import convergence_summary, plot_feast_learning
-from spikelab.features.feast_size import SizeRecommendation, recommend_n_neurons
+from spikelab.encoding import event_histogram
+from spikelab.features.feast import (
+    FEAST,
+    SizeRecommendation,
+    convergence_summary,
+    load_feast,
+    plot_feast_learning,
+    recommend_n_neurons,
+    save_feast,
+)
 
 __all__ = [
     "FEAST",

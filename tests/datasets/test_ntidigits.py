@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikelab.audio import AUDIO_EVENT_DTYPE
-from spikelab.datasets import ntidigits_synthetic
+from spikelab.datasets import ntidigits_like
 from spikelab.datasets.base import DatasetError, EventDataset
+from spikelab.datasets.cochlea import AUDIO_EVENT_DTYPE
 from spikelab.datasets.ntidigits import (
     LABEL_MAPS,
     NTIDIGITS_CLASSES,
@@ -23,8 +23,8 @@ from spikelab.datasets.ntidigits import (
     ntidigits,
     parse_sample_id,
 )
-from spikelab.datasets.ntidigits_synthetic import generate_ntidigits_like
-from spikelab.datasets.speech_synth import (
+from spikelab.datasets.ntidigits_like import generate_ntidigits_like
+from spikelab.datasets.speech import (
     DIGIT_WORDS,
     espeak_available,
     random_speaker,
@@ -102,7 +102,7 @@ def test_generated_layout(root):
                 assert h5[f"{split}_addresses"][i].dtype == np.uint8
                 assert h5[f"{split}_timestamps"][i].dtype == np.float64
     assert speakers["train"].isdisjoint(speakers["test"])
-    assert not list(root.rglob("*.tmp-*"))
+    assert not list(root.rglob(".*"))  # no temporary file left
 
 
 def test_events_and_labels(root):
@@ -157,7 +157,7 @@ def test_failed_generation_leaves_nothing(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("cochlea exploded")
 
-    monkeypatch.setattr(ntidigits_synthetic, "cochlea_spike_times", boom)
+    monkeypatch.setattr(ntidigits_like, "cochlea_spike_times", boom)
     with pytest.raises(RuntimeError, match="exploded"):
         generate_ntidigits_like(tmp_path / "x.hdf5", per_class=1, progress=False)
     assert list(tmp_path.iterdir()) == []

@@ -9,11 +9,17 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from spikelab.features import FEAST
-from spikelab.features.feast_histogram import event_histogram
-from spikelab.features.feast_io import load_feast, save_feast
-from spikelab.features.feast_plots import convergence_summary, plot_feast_learning
-from spikelab.features.feast_size import SizeRecommendation, recommend_n_neurons
+from spikelab.encoding import event_histogram
+from spikelab.features.feast import (
+    FEAST,
+    SizeRecommendation,
+    convergence_summary,
+    load_feast,
+    plot_feast_learning,
+    recommend_n_neurons,
+    save_feast,
+)
+from spikelab.features.feast.kernels import MISS, SKIPPED
 
 DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])  # tonic's NMNIST
 WINNERS = [-1, 0, 0, -1, 0, 1]  # hand-checked winners of test_hand_checked_sequence
@@ -249,6 +255,29 @@ def test_transform_is_a_tonic_event_array():
     assert model.transform([ev])[0].tobytes() == out.tobytes()
     small = ev.astype([("x", "i2"), ("y", "i2"), ("t", "i8"), ("p", "i1")])
     assert model.transform(small).dtype == small.dtype
+
+
+def test_winners_are_the_decisions_behind_transform():
+    ev = events([(0, 5, 10, 1), (5, 5, 20, 1), (11, 9, 30, 0), (6, 5, 40, 1)])
+    model = FEAST(n_neurons=2, radius=2, border="skip", threshold_close=0.0)
+    model.fit([ev], sensor_size=(12, 10, 2))
+    win = model.winners([ev])
+    assert win.dtype == np.int64 and win[0] == SKIPPED and win[2] == SKIPPED
+    assert set(win[[1, 3]].tolist()) <= {MISS, 0, 1}
+    out = model.transform(ev)
+    np.testing.assert_array_equal(out["p"], win[win >= 0])
+    np.testing.assert_array_equal(out["t"], ev["t"][win >= 0])
+
+
+def test_from_learned_rebuilds_a_fitted_model():
+    rng = np.random.default_rng(5)
+    streams = [random_events(rng, 200) for _ in range(2)]
+    model = FEAST(n_neurons=3, radius=1, tau=3000.0).fit(streams, sensor_size=(12, 10, 2))
+    learned = {"weights_": model.weights_, "thresholds_": model.thresholds_}
+    back = FEAST.from_learned(model.get_params(), (12, 10, 2), learned)
+    np.testing.assert_array_equal(back.winners(streams), model.winners(streams))
+    with pytest.raises(ValueError, match="unknown learned attributes"):
+        FEAST.from_learned(model.get_params(), (12, 10, 2), {"weights": model.weights_})
 
 
 def test_border_skip_gives_no_output_near_the_edge():

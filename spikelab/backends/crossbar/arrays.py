@@ -58,15 +58,10 @@ def adc_convert(i_ua, step, kmax):
     return q * step, False
 
 
-@njit(cache=True)
-def _ir_currents(gp, gm, goff, ncols, rows, volts, n, c0, c1, r0, tile_rows, wire_r, acc):
-    """First-order IR drop in one array: differential column currents (µA) into acc.
-
-    Drivers at physical column 0, sense amplifiers below the last row; G+ and G− of a
-    logical column on adjacent bit lines; ``wire_r`` Ω per wire segment between cells.
-    Cell currents of the ideal solution give the voltage drops along the word lines and bit
-    lines; each cell then conducts G·(V_r − drop_row − drop_col) (one Jacobi step)."""
-    nc = c1 - c0
+@njit(cache=True, inline="always")
+def _cell_currents(gp, gm, goff, ncols, rows, volts, n, c0, nc):
+    """Conductances ``g`` [n, 2 nc] (G+ and G− of a logical column on adjacent bit lines) of
+    the driven rows and their cell currents ``cur`` = V_r · g of the ideal solution (µA)."""
     m = 2 * nc
     cur = np.empty((n, m))
     g = np.empty((n, m))
@@ -77,7 +72,14 @@ def _ir_currents(gp, gm, goff, ncols, rows, volts, n, c0, c1, r0, tile_rows, wir
             g[a, 2 * j + 1] = gm[base + j]
         for k in range(m):
             cur[a, k] = volts[a] * g[a, k]
-    rw = wire_r * 1e-6  # Ω · µA -> V
+    return g, cur
+
+
+@njit(cache=True, inline="always")
+def _wire_drops(cur, rows, n, r0, tile_rows, rw):
+    """Voltage drop (V) at every driven cell: along its word line (drivers at column 0)
+    plus along its bit line (sense amplifiers below the last row), ``rw`` V per µA."""
+    m = cur.shape[1]
     drop = np.zeros((n, m))
     suffix = np.empty(m)
     for a in range(n):  # word line: segment k carries the current of cells k..m-1
@@ -99,6 +101,20 @@ def _ir_currents(gp, gm, goff, ncols, rows, volts, n, c0, c1, r0, tile_rows, wir
             p -= cur[a + 1, k]
             q += p * (rows[a + 1] - rows[a])
             drop[a, k] += rw * q
+    return drop
+
+
+@njit(cache=True)
+def _ir_currents(gp, gm, goff, ncols, rows, volts, n, c0, c1, r0, tile_rows, wire_r, acc):
+    """First-order IR drop in one array: differential column currents (µA) into acc.
+
+    Drivers at physical column 0, sense amplifiers below the last row; G+ and G− of a
+    logical column on adjacent bit lines; ``wire_r`` Ω per wire segment between cells.
+    Cell currents of the ideal solution give the voltage drops along the word lines and bit
+    lines; each cell then conducts G·(V_r − drop_row − drop_col) (one Jacobi step)."""
+    nc = c1 - c0
+    g, cur = _cell_currents(gp, gm, goff, ncols, rows, volts, n, c0, nc)
+    drop = _wire_drops(cur, rows, n, r0, tile_rows, wire_r * 1e-6)  # Ω · µA -> V
     for j in range(nc):
         s = 0.0
         for a in range(n):

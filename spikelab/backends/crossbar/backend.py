@@ -11,10 +11,12 @@ the neurons on the reference step bodies (numba's, or the torch backend's with
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +40,9 @@ _TORCH_ONLY = ("device", "dtype", "batch_size", "sum_order")
 _MAX_CELLS = 200_000_000  # dense cell pairs kept in memory (16 bytes each, twice)
 
 
-def _pack(layers: list[Layer], cfg: CrossbarConfig) -> dict[str, np.ndarray]:
-    """Flat arrays the kernel reads: layer metadata, conductances, per-array row sums."""
+def pack_arrays(layers: list[Layer], cfg: CrossbarConfig, exact: bool) -> XK.Arrays:
+    """The arrays as the numba kernel reads them: layer metadata, conductances, per-array
+    row sums, and the read settings (``read_settings``)."""
     tc = cfg.logical_cols
     lm = np.zeros((len(layers), 8), dtype=np.int64)
     lf = np.zeros((len(layers), 1))
@@ -58,14 +61,16 @@ def _pack(layers: list[Layer], cfg: CrossbarConfig) -> dict[str, np.ndarray]:
         sums.append(pad.reshape(rows, nct, tc).sum(axis=2).ravel())
         goff += rows * cols
         soff += rows * nct
-    return {"LM": lm, "LF": lf, "gp": _cat(gps), "gm": _cat(gms), "gsum": _cat(sums)}
+    gf, gi = read_settings(cfg, exact)
+    return XK.Arrays(lm, lf, _cat(gps), _cat(gms), _cat(sums), gf, gi)
 
 
 def _cat(parts: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(parts)) if parts else np.zeros(1)
 
 
-def _globals(cfg: CrossbarConfig, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+def read_settings(cfg: CrossbarConfig, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(gf, gi): the float and integer read settings (``G_*``, ``I_*`` of arrays.py)."""
     d = cfg.device
     adc_k = 0.0 if cfg.adc_bits is None else float(2 ** (int(cfg.adc_bits) - 1) - 1)
     dac_k = 0.0 if cfg.dac_bits is None else float(2 ** int(cfg.dac_bits) - 1)
@@ -88,6 +93,28 @@ def _bits(value: Any, name: str) -> int | None:
     if not ok:
         raise ValueError(f"{name} must be a whole number of bits or None, got {value!r}")
     return int(value) or None
+
+
+def _check_options(
+    kernel: str, given: dict[str, Any], array_size: tuple[int, int], threads: int | None
+) -> None:
+    """The kernel name, torch-only options (``given``) with kernel="numba", array size and
+    thread count of ``CrossbarBackend``."""
+    if kernel not in KERNELS:
+        raise ValueError(
+            f"crossbar kernel must be one of {list(KERNELS)} ('numba': CPU, event-driven; "
+            f"'torch': batched tensors on the CPU or a CUDA GPU), got {kernel!r}"
+        )
+    if kernel == "numba" and any(v is not None for v in given.values()):
+        bad = {k: v for k, v in given.items() if v is not None}
+        raise ValueError(
+            f"{', '.join(_TORCH_ONLY)} are options of kernel='torch'; got {bad} with "
+            "kernel='numba'. Add kernel='torch' or drop them."
+        )
+    if len(tuple(array_size)) != 2:
+        raise ValueError(f"array_size must be (rows, cols), got {array_size!r}")
+    if threads is not None and int(threads) < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
 
 
 def sample_keys(batch: SpikeBatch, seed: int) -> np.ndarray:
@@ -132,6 +159,17 @@ def _torch_options(
     return {"device": dev, "dtype": dtype, "batch_size": int(batch_size), "sum_order": sum_order}
 
 
+def _each_sample(one: Callable[[int], None], n: int, threads: int | None) -> None:
+    """``one(b)`` for every sample b; in parallel threads (the kernel releases the GIL)."""
+    n_threads = min(int(threads or numba.get_num_threads()), max(n, 1))
+    if n_threads <= 1:
+        for b in range(n):
+            one(b)
+    else:
+        with ThreadPoolExecutor(n_threads) as ex:
+            list(ex.map(one, range(n)))
+
+
 @dataclass(eq=False)
 class CrossbarSimulation:
     """A network programmed onto crossbar arrays, ready to run batches."""
@@ -146,18 +184,17 @@ class CrossbarSimulation:
     threads: int | None = None
     kernel: str = "numba"
     torch_options: dict[str, Any] = field(default_factory=dict)  # kernel="torch" only
-    _packed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self._packed = _pack(self.layers, self.config)
-        self._gf, self._gi = _globals(self.config, self.exact)
+        self._arrays = pack_arrays(self.layers, self.config, self.exact)
         self._torch = None
         if self.kernel == "torch":
             from .torch_kernel import TorchCrossbarKernel
 
             self._torch = TorchCrossbarKernel(
-                self.flat, self.record, self.layers, exact=self.exact, gf=self._gf,
-                gi=self._gi, seed=self.config.seed, threads=self.threads, **self.torch_options,
+                self.flat, self.record, self.layers, exact=self.exact, gf=self._arrays.gf,
+                gi=self._arrays.gi, seed=self.config.seed, threads=self.threads,
+                **self.torch_options,
             )  # fmt: skip
 
     @property
@@ -176,45 +213,33 @@ class CrossbarSimulation:
         return self._recording(batch, out, time.perf_counter() - t0)
 
     def _run_numba(self, batch: SpikeBatch, keys: np.ndarray) -> XK.KernelOutput:
-        f, pk = self.flat, self._packed
-        B, T, N = len(batch), batch.n_steps, f.n_neurons  # noqa: N806
-        bins, width = self.record.n_bins(T), self.record.bin_width(T)
-        counts = np.zeros((B, bins, N), dtype=np.int32)
-        raster = np.zeros((B, T, N) if self.record.raster else (1, 1, 1), dtype=np.uint8)
-        vidx = np.asarray(self.record.voltage, dtype=np.int64)
+        f, rec = self.flat, self.record
+        B, T, N = len(batch), batch.n_steps, f.n_neurons
+        counts = np.zeros((B, rec.n_bins(T), N), dtype=np.int32)
+        raster = np.zeros((B, T, N) if rec.raster else (1, 1, 1), dtype=np.uint8)
+        vidx = np.asarray(rec.voltage, dtype=np.int64)
         vrec = np.zeros((B, T if len(vidx) else 0, len(vidx)))
         n_spk, n_syn = np.zeros(B, np.int64), np.zeros(B, np.int64)
         cnt = np.zeros((B, XK.N_COUNTERS), np.int64)
         ecell = np.zeros(B)
-        ins, rc = f.inputs, f.recurrent
         vals = batch.values.astype(np.float64)
-        pf = (
-            pk["LM"], pk["LF"], pk["gp"], pk["gm"], pk["gsum"], self._gf, self._gi,
-            ins.indptr, ins.indices, ins.weights, ins.delays,
-            rc.indptr, rc.indices, rc.weights, rc.delays,
-            f.pop_start, f.pop_stop, f.pop_kind, f.params, f.n_ref, f.dt, f.ring_len, width,
-        )  # fmt: skip
+        net = XK.plain(XK.KernelNet.of(self._arrays, f))
 
         def one(b: int) -> None:  # each sample writes only its own slices
             lo, hi = batch.offsets[b], batch.offsets[b + 1]
+            ev = (batch.steps[lo:hi], batch.channels[lo:hi], vals[lo:hi])
+            r = raster[b] if rec.raster else raster[0]
+            out = XK.Outputs(counts[b], r, rec.raster, vidx, vrec[b], rec.bin_width(T))
             n_spk[b], n_syn[b], ecell[b] = XK.simulate_sample(
-                batch.steps[lo:hi], batch.channels[lo:hi], vals[lo:hi], T, *pf, counts[b],
-                raster[b] if self.record.raster else raster[0], self.record.raster, vidx,
-                vrec[b], keys[b], cnt[b],
-            )  # fmt: skip
+                ev, T, net, tuple(out), keys[b], cnt[b]
+            )
 
-        n_threads = min(int(self.threads or numba.get_num_threads()), max(B, 1))
-        if n_threads <= 1:
-            for b in range(B):
-                one(b)
-        else:  # the kernel releases the GIL: samples run in parallel threads
-            with ThreadPoolExecutor(n_threads) as ex:
-                list(ex.map(one, range(B)))
+        _each_sample(one, B, self.threads)
         return XK.KernelOutput(counts, raster, vrec, n_spk, n_syn, cnt, ecell)
 
     def _recording(self, batch: SpikeBatch, out: XK.KernelOutput, wall: float) -> Recording:
         """The Recording (and energy extras) of either kernel's outputs."""
-        f, B, T = self.flat, len(batch), batch.n_steps  # noqa: N806
+        f, B, T = self.flat, len(batch), batch.n_steps
         kinds = np.repeat(f.pop_kind, f.pop_stop - f.pop_start)
         extras: dict[str, Any] = estimate(
             out.cnt, out.ecell, out.n_syn, t_read_ns=self.device.t_read_ns,
@@ -274,6 +299,11 @@ class CrossbarBackend:
 
     name = "crossbar"
 
+    @staticmethod
+    def keyword_options() -> list[str]:
+        """What ``**device_params`` takes: the fields of ``RRAMDevice`` but its name."""
+        return [f.name for f in dataclasses.fields(RRAMDevice) if f.name != "name"]
+
     def __init__(
         self,
         preset: str | RRAMDevice = "wan2022",
@@ -298,36 +328,16 @@ class CrossbarBackend:
         sum_order: str | None = None,
         **device_params: Any,
     ) -> None:
-        if kernel not in KERNELS:
-            raise ValueError(
-                f"crossbar kernel must be one of {list(KERNELS)} ('numba': CPU, event-driven; "
-                f"'torch': batched tensors on the CPU or a CUDA GPU), got {kernel!r}"
-            )
         given = dict(device=device, dtype=dtype, batch_size=batch_size, sum_order=sum_order)
-        if kernel == "numba" and any(v is not None for v in given.values()):
-            bad = {k: v for k, v in given.items() if v is not None}
-            raise ValueError(
-                f"{', '.join(_TORCH_ONLY)} are options of kernel='torch'; got {bad} with "
-                "kernel='numba'. Add kernel='torch' or drop them."
-            )
-        if len(tuple(array_size)) != 2:
-            raise ValueError(f"array_size must be (rows, cols), got {array_size!r}")
-        if threads is not None and int(threads) < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
+        _check_options(kernel, given, array_size, threads)
         self.config = CrossbarConfig(
-            device=get_device(preset, **device_params),
-            weights=weights,
-            array_rows=int(array_size[0]),
-            array_cols=int(array_size[1]),
-            adc_bits=_bits(adc_bits, "adc_bits"),
-            adc_range=float(adc_range),
-            dac_bits=_bits(dac_bits, "dac_bits"),
-            dac_range=float(dac_range),
-            ir_drop=bool(ir_drop),
-            wire_r_ohm=float(wire_r_ohm),
-            drift_time_s=float(drift_time_s),
-            seed=int(seed),
-        )
+            device=get_device(preset, **device_params), weights=weights,
+            array_rows=int(array_size[0]), array_cols=int(array_size[1]),
+            adc_bits=_bits(adc_bits, "adc_bits"), adc_range=float(adc_range),
+            dac_bits=_bits(dac_bits, "dac_bits"), dac_range=float(dac_range),
+            ir_drop=bool(ir_drop), wire_r_ohm=float(wire_r_ohm),
+            drift_time_s=float(drift_time_s), seed=int(seed),
+        )  # fmt: skip
         self.threads = threads
         self.ideal_fallback = bool(ideal_fallback)
         self.energy = energy or EnergyModel()

@@ -97,25 +97,55 @@ def estimate(
     V²·µS; n_syn : [batch] synaptic events; neuron_kinds : model kind of each neuron."""
     c = cnt.sum(axis=0).astype(np.float64)
     b = max(cnt.shape[0], 1)
-    bits_a = model.adc_bits_nominal if adc_bits is None else int(adc_bits)
-    bits_d = model.dac_bits_nominal if dac_bits is None else int(dac_bits)
     e_cells = float(ecell_v2us.sum()) * 1e-6 * t_read_ns * 1e-9
-    e_rows = c[XK.C_ROWS] * model.row_drive_j
-    e_adc = c[XK.C_ADC] * model.adc_fom_j * 2**bits_a
-    e_dac = c[XK.C_DAC] * model.dac_fom_j * 2**bits_d
-    e_over = model.periphery_overhead * (e_cells + e_rows + e_adc + e_dac)
-    e_psum = c[XK.C_PSUM_ADDS] * model.int_add_j
-    e_scale = c[XK.C_SCALE_MULTS] * model.int_mult_j
+    parts = _crossbar_parts(c, e_cells, adc_bits, dac_bits, model)
     kinds, n_per_kind = np.unique(neuron_kinds, return_counts=True)
     per_step = sum(
         model.neuron_update_j(int(k)) * int(n) for k, n in zip(kinds, n_per_kind, strict=True)
     )
-    e_neur = per_step * n_steps * b
+    parts["neurons"] = per_step * n_steps * b
     syn = float(n_syn.sum())
-    e_wread = syn * model.memory_access_32b_j(n_weight_bytes)
-    e_dig_syn = e_wread + syn * model.fp_add_j + c[XK.C_SYN_MULT] * model.fp_mult_j
-    xbar_syn = e_cells + e_rows + e_adc + e_dac + e_over + e_psum + e_scale
-    out = {
+    parts["digital_weight_reads"] = syn * model.memory_access_32b_j(n_weight_bytes)
+    e_dig_syn = parts["digital_weight_reads"] + syn * model.fp_add_j
+    e_dig_syn += c[XK.C_SYN_MULT] * model.fp_mult_j
+    out = _totals(parts, e_dig_syn, syn, b)
+    out["macro_reference_energy_per_sample_j"] = c[XK.C_CELLS] / 2 * model.macro_mac_j / b
+    out["energy_breakdown_per_sample_j"] = {k: v / b for k, v in parts.items()}
+    out["ops"] = {name: int(c[i]) for i, name in enumerate(XK.COUNTER_NAMES)}
+    out["ops"]["synaptic_events"] = int(syn)
+    out["energy_model"] = asdict(model)
+    out["energy_note"] = "estimates: op counts x per-op energies; see docs/backends/crossbar.md"
+    return out
+
+
+def _crossbar_parts(
+    c: np.ndarray, e_cells: float, adc_bits: int | None, dac_bits: int | None, model: EnergyModel
+) -> dict[str, float]:
+    """Energies (J, batch totals) of the crossbar's synaptic path from the summed counters
+    ``c``, in the order of ``energy_breakdown_per_sample_j``."""
+    bits_a = model.adc_bits_nominal if adc_bits is None else int(adc_bits)
+    bits_d = model.dac_bits_nominal if dac_bits is None else int(dac_bits)
+    e_rows = c[XK.C_ROWS] * model.row_drive_j
+    e_adc = c[XK.C_ADC] * model.adc_fom_j * 2**bits_a
+    e_dac = c[XK.C_DAC] * model.dac_fom_j * 2**bits_d
+    return {
+        "cells": e_cells,
+        "rows": e_rows,
+        "adc": e_adc,
+        "dac": e_dac,
+        "periphery": model.periphery_overhead * (e_cells + e_rows + e_adc + e_dac),
+        "partial_sums": c[XK.C_PSUM_ADDS] * model.int_add_j,
+        "scale": c[XK.C_SCALE_MULTS] * model.int_mult_j,
+    }
+
+
+def _totals(parts: dict[str, float], e_dig_syn: float, syn: float, b: int) -> dict:
+    """Per-sample totals (J) of the crossbar and the digital reference."""
+    p = parts
+    xbar_syn = p["cells"] + p["rows"] + p["adc"] + p["dac"] + p["periphery"]
+    xbar_syn = xbar_syn + p["partial_sums"] + p["scale"]
+    e_neur = p["neurons"]
+    return {
         "energy_per_sample_j": (xbar_syn + e_neur) / b,
         "digital_energy_per_sample_j": (e_dig_syn + e_neur) / b,
         "crossbar_synaptic_energy_per_sample_j": xbar_syn / b,
@@ -123,21 +153,4 @@ def estimate(
         "neuron_energy_per_sample_j": e_neur / b,
         "energy_per_synaptic_event_j": (xbar_syn / syn) if syn else 0.0,
         "digital_energy_per_synaptic_event_j": (e_dig_syn / syn) if syn else 0.0,
-        "macro_reference_energy_per_sample_j": c[XK.C_CELLS] / 2 * model.macro_mac_j / b,
-        "energy_breakdown_per_sample_j": {
-            "cells": e_cells / b,
-            "rows": e_rows / b,
-            "adc": e_adc / b,
-            "dac": e_dac / b,
-            "periphery": e_over / b,
-            "partial_sums": e_psum / b,
-            "scale": e_scale / b,
-            "neurons": e_neur / b,
-            "digital_weight_reads": e_wread / b,
-        },
-        "ops": {name: int(c[i]) for i, name in enumerate(XK.COUNTER_NAMES)},
-        "energy_model": asdict(model),
-        "energy_note": "estimates: op counts x per-op energies; see docs/backends/crossbar.md",
     }
-    out["ops"]["synaptic_events"] = int(syn)
-    return out

@@ -201,42 +201,37 @@ def build_layers(net: Network, cfg: CrossbarConfig) -> tuple[list[Layer], Networ
     layers: list[Layer] = []
     new_projs: list[Projection] = []
     for pr in net.projections:
-        is_in = pr.source in ins
-        src = (ins if is_in else pops)[pr.source]
         w = sp.csr_matrix(pr.weights)
         parts = _split_by_delay(w, pr.delay_array())
         if cfg.weights == "device":
             progs = _program_device_mode(pr, parts, cfg, rng_p, rng_r)
         else:
             progs = _program_network_mode(parts, cfg, rng_p, rng_r)
-        eff = {}
+        is_in = pr.source in ins
+        src_lo, tgt_lo = (ins if is_in else pops)[pr.source].start, pops[pr.target].start
         for dv, scale, gp, gm, rp, rm, present in progs:
             layers.append(
                 Layer(
-                    projection=pr.name,
-                    source_is_input=is_in,
-                    src_lo=src.start,
-                    tgt_lo=pops[pr.target].start,
-                    delay=dv,
-                    scale=scale,
-                    gp=rp,
-                    gm=rm,
-                    gp_programmed=gp,
-                    gm_programmed=gm,
+                    projection=pr.name, source_is_input=is_in, src_lo=src_lo, tgt_lo=tgt_lo,
+                    delay=dv, scale=scale, gp=rp, gm=rm, gp_programmed=gp, gm_programmed=gm,
                     present=present,
                 )
-            )
-            eff[dv] = scale * (gp - gm)
-        rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
-        d = pr.delay_array()
-        data = np.zeros(w.nnz)
-        for dv, mat in eff.items():
-            m = d == dv
-            data[m] = mat[rows[m], w.indices[m]]
-        new_w = sp.csr_matrix((data, w.indices.copy(), w.indptr.copy()), shape=w.shape)
-        new_projs.append(
-            Projection(
-                source=pr.source, target=pr.target, weights=new_w, delays=pr.delays, name=pr.name
-            )
-        )
+            )  # fmt: skip
+        new_projs.append(_programmed_projection(pr, w, progs))
     return layers, net.with_projections(new_projs)
+
+
+def _programmed_projection(pr: Projection, w: sp.csr_matrix, progs: list) -> Projection:
+    """``pr`` with the weights the arrays store right after programming: scale · (G+ − G−)
+    at each synapse, taken from the layer of its delay."""
+    rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
+    d = pr.delay_array()
+    data = np.zeros(w.nnz)
+    for dv, scale, gp, gm, _, _, _ in progs:
+        mat = scale * (gp - gm)
+        m = d == dv
+        data[m] = mat[rows[m], w.indices[m]]
+    new_w = sp.csr_matrix((data, w.indices.copy(), w.indptr.copy()), shape=w.shape)
+    return Projection(
+        source=pr.source, target=pr.target, weights=new_w, delays=pr.delays, name=pr.name
+    )

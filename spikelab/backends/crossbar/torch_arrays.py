@@ -45,7 +45,7 @@ from .mapping import Layer
 
 @dataclass(frozen=True, kw_only=True)
 class ReadSettings:
-    """The read settings of ``backend._globals`` (same numbers as the numba kernel's)."""
+    """The read settings of ``backend.read_settings`` (same numbers as the numba kernel's)."""
 
     v_read: float  # V
     sigma: float  # relative read noise per cell read
@@ -151,6 +151,20 @@ class LayerCounts:
         self.used = torch.zeros(batch, **z)  # steps with >= 1 driven row in the layer
         self.clipped = torch.zeros(batch, **z)  # ADC conversions clipped at full scale
 
+    def add_step(self, act: torch.Tensor, nonbin: torch.Tensor | None) -> None:
+        """Count one step's driven rows: ``act`` [rows, B] of this layer's sources;
+        ``nonbin`` [all sources, B], the driven rows whose value is not 1 (None: all 1)."""
+        ly = self.layer
+        n_any = torch.zeros_like(self.used)
+        for k, (r0, r1) in enumerate(ly.row_tiles):
+            n = act[r0:r1].sum(0)
+            self.rows[k] += n
+            self.tiles[k] += n > 0
+            n_any += n
+            if nonbin is not None:
+                self.nonbin[k] += nonbin[ly.src_lo + r0 : ly.src_lo + r1].sum(0)
+        self.used += n_any > 0
+
     def to_counters(self) -> np.ndarray:
         """kernel.py's counters of this layer, int64 [B, N_COUNTERS] (N_COUNTERS order)."""
         ly = self.layer
@@ -188,15 +202,7 @@ def read_layer(
     nonbin : driven rows whose value is not 1 (None: spikes, all 1)."""
     ly = c.layer
     xs, a = x[ly.src_lo : ly.src_lo + ly.rows], act[ly.src_lo : ly.src_lo + ly.rows]
-    n_any = torch.zeros_like(c.used)
-    for k, (r0, r1) in enumerate(ly.row_tiles):
-        n = a[r0:r1].sum(0)
-        c.rows[k] += n
-        c.tiles[k] += n > 0
-        n_any += n
-        if nonbin is not None:
-            c.nonbin[k] += nonbin[ly.src_lo + r0 : ly.src_lo + r1].sum(0)
-    c.used += n_any > 0
+    c.add_step(a, nonbin)
     if s.dac_step > 0.0:
         xs = torch.clamp(torch.round(xs / s.dac_step), 0.0, s.dac_k) * s.dac_step
     v = s.v_read * xs  # V
@@ -205,22 +211,35 @@ def read_layer(
         return
     out = ring[(t + ly.delay) % ring.shape[0], ly.tgt_lo : ly.tgt_lo + ly.cols]
     for k, (r0, r1) in enumerate(ly.row_tiles):
-        vk, ak = v[r0:r1], a[r0:r1]
-        if s.ir_drop:
-            acc = _ir_arrays(ly, k, vk, ak, s)
-        elif s.sequential:
-            acc = _sequential_sum(ly.diff[k], vk, ak)
-        else:
-            acc = ly.diff_t[k] @ vk
-        if s.sigma > 0.0:
-            std = s.sigma * torch.sqrt(ly.gsq_t[k] @ (vk * vk))
-            xi = torch.randn(acc.shape, generator=gen, dtype=acc.dtype, device=acc.device)
-            acc = acc + std * xi
-        if s.adc_step > 0.0:
-            q = torch.round(acc / s.adc_step)
-            c.clipped += (q.abs() > s.adc_k).sum(0)
-            acc = torch.clamp(q, -s.adc_k, s.adc_k) * s.adc_step
-        out += acc * ly.to_weight
+        out += _row_tile_currents(c, k, v[r0:r1], a[r0:r1], s, gen) * ly.to_weight
+
+
+def _row_tile_currents(
+    c: LayerCounts,
+    k: int,
+    v: torch.Tensor,
+    act: torch.Tensor,
+    s: ReadSettings,
+    gen: torch.Generator | None,
+) -> torch.Tensor:
+    """Column currents [cols, B] (µA) of row tile k after read noise and the ADC (clipped
+    conversions counted in ``c``)."""
+    ly = c.layer
+    if s.ir_drop:
+        acc = _ir_arrays(ly, k, v, act, s)
+    elif s.sequential:
+        acc = _sequential_sum(ly.diff[k], v, act)
+    else:
+        acc = ly.diff_t[k] @ v
+    if s.sigma > 0.0:
+        std = s.sigma * torch.sqrt(ly.gsq_t[k] @ (v * v))
+        xi = torch.randn(acc.shape, generator=gen, dtype=acc.dtype, device=acc.device)
+        acc = acc + std * xi
+    if s.adc_step > 0.0:
+        q = torch.round(acc / s.adc_step)
+        c.clipped += (q.abs() > s.adc_k).sum(0)
+        acc = torch.clamp(q, -s.adc_k, s.adc_k) * s.adc_step
+    return acc
 
 
 def _sequential_sum(diff: torch.Tensor, v: torch.Tensor, act: torch.Tensor) -> torch.Tensor:

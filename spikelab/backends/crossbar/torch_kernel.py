@@ -79,7 +79,7 @@ class InputSteps:
     def __init__(
         self, batch: SpikeBatch, n_inputs: int, *, dtype: torch.dtype, device: torch.device
     ) -> None:
-        B = len(batch)  # noqa: N806
+        B = len(batch)
         order = np.argsort(batch.steps, kind="stable")  # by step, then sample, then event
         sample = np.repeat(np.arange(B, dtype=np.int64), np.diff(batch.offsets))[order]
         index = batch.channels[order].astype(np.int64) * B + sample
@@ -184,31 +184,19 @@ class TorchCrossbarKernel:
         """One chunk: the time loop. Everything stays on the device until the end."""
         runs, layers, rec = self._build()
         f, record, s = self.flat, self.record, self.settings
-        B, T, N, L = len(batch), batch.n_steps, f.n_neurons, f.ring_len  # noqa: N806
+        B, T, N, L = len(batch), batch.n_steps, f.n_neurons, f.ring_len
         kw: dict[str, Any] = {"dtype": TORCH_DTYPES[self.dtype], "device": self.device}
         ring = torch.zeros(L, N, B, **kw)
         inputs = InputSteps(batch, f.n_inputs, **kw)
-        sched = work = None
-        if self.exact:
-            np_dtype = NP_DTYPES[self.dtype]
-            sched = InputSchedule(batch, f.inputs, L, np_dtype=np_dtype, device=self.device)
-            work = rec.workspace(B) if rec is not None else None
-        gen = None
-        if s.sigma > 0.0 and not self.exact:
-            gen = torch.Generator(device=self.device)
-            gen.manual_seed(noise_seed(self.seed, keys))
+        sched, work = self._exact_inputs(batch, rec)
+        gen = self._generator(keys)
         counters = [LayerCounts(ly, B, self.device) for ly in layers]
         in_layers = [c for c in counters if c.layer.is_input]
         rec_layers = [c for c in counters if not c.layer.is_input]
         ecell = torch.zeros(B, **kw)
         states = [r.init(B) for r in runs]
         width = record.bin_width(T)
-        counts = torch.zeros(record.n_bins(T), N, B, **kw)
-        raster = None
-        if record.raster:
-            raster = torch.zeros(T, N, B, dtype=torch.bool, device=self.device)
-        vidx = torch.as_tensor(record.voltage, dtype=torch.int64, device=self.device)
-        vrec = torch.zeros(T, len(record.voltage), B, **kw)
+        counts, raster, vrec, vidx = self._record_buffers(B, T, N, kw)
         read = not self.exact
         for t in range(T):
             x, act, nonbin = inputs.step(t)
@@ -225,6 +213,34 @@ class TorchCrossbarKernel:
                     read_layer(c, z, fired, None, s, ring, t, ecell, gen, do_read=read)
         return self._outputs(batch, counts, raster, vrec, counters, ecell)
 
+    def _exact_inputs(self, batch: SpikeBatch, rec: DelayedWeights | None) -> tuple:
+        """Exact path: the input schedule (CSR, numba's order) and the recurrent workspace."""
+        if not self.exact:
+            return None, None
+        np_dtype = NP_DTYPES[self.dtype]
+        f = self.flat
+        sched = InputSchedule(batch, f.inputs, f.ring_len, np_dtype=np_dtype, device=self.device)
+        return sched, rec.workspace(len(batch)) if rec is not None else None
+
+    def _generator(self, keys: np.ndarray) -> torch.Generator | None:
+        """The chunk's read-noise generator (None without read noise or on the exact path)."""
+        if self.settings.sigma > 0.0 and not self.exact:
+            gen = torch.Generator(device=self.device)
+            gen.manual_seed(noise_seed(self.seed, keys))
+            return gen
+        return None
+
+    def _record_buffers(self, B: int, T: int, N: int, kw: dict[str, Any]) -> tuple:
+        """counts [bins, N, B], raster [T, N, B] (or None), vrec [T, k, B], voltage indices."""
+        record = self.record
+        counts = torch.zeros(record.n_bins(T), N, B, **kw)
+        raster = None
+        if record.raster:
+            raster = torch.zeros(T, N, B, dtype=torch.bool, device=self.device)
+        vidx = torch.as_tensor(record.voltage, dtype=torch.int64, device=self.device)
+        vrec = torch.zeros(T, len(record.voltage), B, **kw)
+        return counts, raster, vrec, vidx
+
     def _outputs(
         self,
         batch: SpikeBatch,
@@ -235,7 +251,7 @@ class TorchCrossbarKernel:
         ecell: torch.Tensor,
     ) -> XK.KernelOutput:
         """The chunk's tensors as kernel.py's numpy outputs (counters per sample)."""
-        f, B, T = self.flat, len(batch), batch.n_steps  # noqa: N806
+        f, B, T = self.flat, len(batch), batch.n_steps
         counts_np = counts.permute(2, 0, 1).to(torch.int32).cpu().numpy()
         per_neuron = counts_np.sum(axis=1, dtype=np.int64)  # [B, N]
         syn_in, syn_mult = event_counts(batch, f.inputs.indptr)

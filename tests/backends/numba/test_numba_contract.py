@@ -208,7 +208,7 @@ def test_get_backend_by_name_and_alias():
 
 
 def test_unknown_backend_lists_known_ones():
-    with pytest.raises(ValueError, match=r"unknown backend 'nope'; known backends: .*numba") as e:
+    with pytest.raises(ValueError, match=r"unknown backend 'nope'.*; known backends: .*numba") as e:
         get_backend("nope")
     for name in known_backends():
         assert name in str(e.value)
@@ -239,3 +239,10 @@ def test_auto_backend_says_what_it_chose(monkeypatch, caplog):
     monkeypatch.setattr(base, "available_backends", lambda: [])
     with pytest.raises(BackendUnavailable, match="pip install numba"):
         get_backend("auto")
+
+
+def test_unknown_backend_suggests_the_closest_name_and_backend_class_does_not_instantiate():
+    with pytest.raises(ValueError, match=r"unknown backend 'numab' \(did you mean 'numba'\?\)"):
+        get_backend("numab")
+    assert base.backend_class("CPU") is base.backend_class("numba")
+    assert base.canonical_name("Norse") == "torch"

@@ -1,0 +1,94 @@
+"""Numba backend throughput on N-MNIST (``spikelab bench --suite numba``).
+
+Workloads:
+* ``lsm-nmnist-1000``: examples/nmnist_lsm.toml with 1,000 neurons (the preset that meets
+  the accuracy bar), over nmnist-small; samples/s is the figure of merit.
+* ``lsm-nmnist-2000``: the same config as shipped (2,000 neurons).
+* ``active-1000``: the Maass-2002 column with its original neuron parameters (background
+  bias near threshold) and a wider connectivity (lambda = 4: ~66 synapses per neuron) at
+  30 % of Maass's weights, on the same input: ~70 spikes per neuron per sample, so the
+  time goes into synaptic propagation; synaptic events/s is the figure of merit (capacity).
+
+Each is timed best of two passes over ``n_samples`` samples, after a compile run on 4.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numba
+
+from ..network import Network
+from ..spikes import RecordSpec, SpikeBatch
+from .common import build_reservoir, lsm_config, lsm_network, nmnist_batch
+
+ACTIVE_1000: dict[str, Any] = {
+    "builder": "lsm_column",
+    "n_neurons": 1000,
+    "input_fraction": 1.0,
+    "input_receptive_field": 2.0,
+    "input_fan_in": 24,
+    "lam": 4.0,
+    "weight_scale": 0.3,
+}
+
+
+def _best_pass(sim: Any, batch: SpikeBatch, reps: int) -> tuple[float, float, int, int]:
+    """Best wall and CPU seconds of ``reps`` passes over the batch, spikes and synaptic
+    events of a pass."""
+    best = cpu = float("inf")
+    spikes = syn = 0
+    for _ in range(reps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        spikes = syn = 0
+        for chunk in batch.chunks(256):
+            rec = sim.run(chunk)
+            spikes += rec.n_spikes
+            syn += rec.n_synaptic_events
+        best = min(best, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    return best, cpu, spikes, syn
+
+
+def _measure(net: Network, batch: SpikeBatch, dt: float, workload: str, reps: int = 2) -> dict:
+    sim = net.compile("numba", dt=dt, record=RecordSpec(bin_steps=50))
+    sim.run(batch.subset(range(min(4, len(batch)))))  # compile (cached after the first run)
+    best, cpu, spikes, syn = _best_pass(sim, batch, reps)
+    return {
+        "suite": "numba",
+        "backend": "numba",
+        "mode": "float64",
+        "workload": workload,
+        "samples_per_s": len(batch) / best,
+        "synaptic_events_per_s": syn / best,
+        "spikes_total": int(spikes),
+        "cores": numba.get_num_threads(),
+        "spikes_per_neuron_per_sample": spikes / len(batch) / net.n_neurons,
+        "n_neurons": net.n_neurons,
+        "n_samples": len(batch),
+        "wall_s": best,
+        # CPU time summed over threads: robust to other load on a shared machine
+        "cpu_s": cpu,
+        "samples_per_cpu_s": len(batch) / cpu,
+        "synaptic_events_per_cpu_s": syn / cpu,
+        "load_avg_1min": os.getloadavg()[0],
+    }
+
+
+def run_numba_bench(data_dir: str, n_samples: int = 1000) -> list[dict[str, Any]]:
+    """One record per workload of the module docstring."""
+    cfg = lsm_config()
+    batch, enc = nmnist_batch(data_dir, n_samples, cfg.encoding, cfg.dataset)
+    out = [
+        _measure(lsm_network(cfg, enc, n), batch, enc.dt, f"lsm-nmnist-{n}") for n in (1000, 2000)
+    ]
+    out.append(_measure(build_reservoir(dict(ACTIVE_1000), enc, 0), batch, enc.dt, "active-1000"))
+    return out
+
+
+if __name__ == "__main__":
+    from . import find_data, print_table
+
+    print_table(run_numba_bench(str(find_data())))

@@ -1,0 +1,291 @@
+"""The sections of an experiment (dataset, encoding, features, reservoir, backend, record,
+readout, baseline, output) and the classify task's whole config (``ClassifyConfig``); the
+zero-shot task's is in ``spikelab.tasks.zero_shot.config``. See docs/experiments.md."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Any
+
+from ..encoding import EventEncoding
+from .schema import (
+    ChoiceSection,
+    ConfigError,
+    Section,
+    TaskConfig,
+    closest,
+    signature_options,
+    takes_any_keyword,
+)
+
+DATASET_NAMES = ("nmnist", "ntidigits")
+GENERATORS = ("nmnist-like", "ntidigits-like")
+
+
+@dataclass(frozen=True)
+class DatasetConfig(Section):
+    """``[dataset]``: which events, where, how many, how split (docs/experiments.md)."""
+
+    NAME = "dataset"
+    name: str = "nmnist"
+    root: str = "../shared/data/nmnist-small"
+    generate: str = ""  # "nmnist-like" / "ntidigits-like": generate root when it is missing
+    per_class: int = 100  # for generation
+    test_fraction: float = 0.2  # stratified split when the folder has no Test/
+    max_per_class: int = 0  # 0: every sample
+    on_error: str = "raise"  # nmnist: "raise" or "skip" unreadable files
+    label_map: str = "tonic"  # ntidigits: the labels' map (spikelab.datasets.LABEL_MAPS)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", os.fspath(self.root))
+        if self.name not in DATASET_NAMES:
+            raise ConfigError(
+                f"dataset.name {self.name!r} is not supported; use 'nmnist' or 'ntidigits'"
+            )
+        if self.generate and self.generate not in GENERATORS:
+            raise ConfigError(
+                f"dataset.generate must be one of {sorted(GENERATORS)}, got {self.generate!r}"
+            )
+
+
+class _EncodingSection(Section):
+    """What ``EncodingConfig`` adds to its fields (which are ``EventEncoding``'s)."""
+
+    NAME = "encoding"
+
+    def __post_init__(self) -> None:
+        self.set_tuple("crop")
+
+    def make(self, sensor_size: tuple[int, int, int]) -> EventEncoding:
+        """The ``EventEncoding`` for events of this sensor size."""
+        return EventEncoding(sensor_size=tuple(sensor_size), **self.kwargs())
+
+
+#: ``[encoding]``: the fields of ``spikelab.encoding.EventEncoding`` (the one owner of the
+#: options and their defaults) but ``sensor_size``, which comes from the data.
+EncodingConfig = make_dataclass(
+    "EncodingConfig",
+    [
+        (f.name, f.type, field(default=f.default))
+        for f in fields(EventEncoding)
+        if f.name != "sensor_size"
+    ],
+    bases=(_EncodingSection,),
+    frozen=True,
+    namespace={"__module__": __name__, "__doc__": _EncodingSection.__doc__},
+)
+EncodingConfig.__doc__ = (
+    "``[encoding]``: ``spikelab.encoding.EventEncoding``'s options but the sensor size, "
+    "which comes from the data; defaults are EventEncoding's."
+)
+
+
+FEATURE_KINDS = ("none", "feast")
+
+
+@dataclass(frozen=True)
+class FeaturesConfig(ChoiceSection):
+    """``[features]``: ``kind = "none"`` or ``"feast"`` with FEAST's parameters and
+    ``fit_samples`` (training samples FEAST learns from; 0: all)."""
+
+    NAME = "features"
+    CHOICE = "kind"
+    kind: str = "none"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def options(cls, kind: Any) -> list[str]:
+        if kind in ("none", ""):
+            return []
+        if kind != "feast":
+            raise ConfigError(f"features.kind {kind!r} is unknown; use 'none' or 'feast'")
+        from ..features import FEAST
+
+        return [*signature_options(FEAST), "fit_samples"]
+
+
+BUILDERS = ("lsm_column", "izhikevich_network", "lin2025_lsm")
+FROM_ENCODING = ("n_inputs", "dt")  # builder arguments the encoding sets
+
+
+@dataclass(frozen=True)
+class ReservoirConfig(ChoiceSection):
+    """``[reservoir]``: ``builder`` (a function of ``spikelab.reservoirs``), ``n_neurons``
+    and the builder's keyword arguments (``n_inputs`` and ``dt`` come from the encoding)."""
+
+    NAME = "reservoir"
+    CHOICE = "builder"
+    builder: str = "lsm_column"
+    n_neurons: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def options(cls, builder: Any) -> list[str]:
+        if builder not in BUILDERS:
+            near = closest(builder, BUILDERS)
+            hint = f" (did you mean {near!r}?)" if near else ""
+            raise ConfigError(
+                f"reservoir.builder {builder!r} is unknown{hint}; use lsm_column, "
+                "izhikevich_network or lin2025_lsm"
+            )
+        from .. import reservoirs
+
+        return signature_options(getattr(reservoirs, builder), (*FROM_ENCODING, "n_neurons"))
+
+
+def backend_options(name: str) -> list[str] | None:
+    """The options backend ``name`` takes (its class's constructor, through the backend
+    registry), or None when they cannot be read here (``auto``, a missing dependency, a
+    constructor taking any keyword): the backend then checks them itself."""
+    from ..backends.base import BackendUnavailable, backend_class, canonical_name
+
+    if canonical_name(name) == "auto":
+        return None
+    try:
+        cls = backend_class(name)
+    except BackendUnavailable:  # torch, brian2 or lava not installed: the backend says so
+        return None
+    except ValueError as e:  # unknown name: the registry's message lists the known ones
+        raise ConfigError(str(e)) from None
+    names = signature_options(cls)
+    extra = getattr(cls, "keyword_options", None)  # what its ``**kwargs`` takes, if it says
+    if takes_any_keyword(cls):
+        if extra is None:
+            return None
+        names += list(extra())
+    return names
+
+
+@dataclass(frozen=True)
+class BackendConfig(ChoiceSection):
+    """``[backend]``: ``name`` (a registered backend) and its constructor's options."""
+
+    NAME = "backend"
+    CHOICE = "name"
+    name: str = "numba"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def options(cls, name: Any) -> list[str] | None:
+        if not isinstance(name, str):
+            raise ConfigError(f"backend.name must be a backend name, got {name!r}")
+        return backend_options(name)
+
+
+READOUT_PRESETS: dict[str, dict[str, Any]] = {
+    "ridge": {"alpha": [1.0, 10.0, 100.0, 1000.0, 10000.0], "log1p": True, "standardize": True},
+    "online": {"rule": "three_factor", "log1p": True, "standardize": True},
+}
+READOUT_PRESETS["logistic"] = READOUT_PRESETS["ridge"]
+
+
+def _readout_options(kind: str) -> list[str]:
+    from ..readout import READOUT_KINDS
+
+    return signature_options(READOUT_KINDS[kind][0], ("kind",))
+
+
+@dataclass(frozen=True)
+class ReadoutConfig(ChoiceSection):
+    """``[readout]``: ``kind`` (``spikelab.readout.READOUT_KINDS``) and the options of that
+    kind's estimator. Options of another kind are accepted and ignored with a warning
+    (``--set readout.kind=online`` on a ridge config: docs/readouts.md)."""
+
+    NAME = "readout"
+    CHOICE = "kind"
+    kind: str = "ridge"
+    params: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(READOUT_PRESETS["ridge"]))
+
+    @classmethod
+    def preset(cls, kind: Any) -> ReadoutConfig:
+        return cls(kind=kind, params=copy.deepcopy(READOUT_PRESETS.get(kind, {})))
+
+    @classmethod
+    def options(cls, kind: Any) -> list[str]:
+        from ..readout import READOUT_KINDS, make_readout
+
+        if kind not in READOUT_KINDS:
+            make_readout({"kind": kind})  # raises its message (kinds, renamed kinds)
+        return _readout_options(kind)
+
+    @classmethod
+    def tolerated(cls, kind: Any) -> set[str]:
+        from ..readout import READOUT_KINDS
+
+        return {k for other in READOUT_KINDS if other != kind for k in _readout_options(other)}
+
+    def make(self, **overrides: Any) -> Any:
+        """The readout estimator (``spikelab.readout.make_readout``)."""
+        from ..readout import make_readout
+
+        return make_readout(self.to_dict(), **overrides)
+
+
+@dataclass(frozen=True)
+class RecordConfig(Section):
+    """``[record]``: ``bin_steps``, the width of a spike-count bin in steps (0: one bin)."""
+
+    NAME = "record"
+    bin_steps: int = 50
+
+
+@dataclass(frozen=True)
+class BaselineConfig(Section):
+    """``[baseline]``: logistic regression on event-count histograms of ``n_time_bins``
+    time bins (0: no baseline), regularisation ``C``."""
+
+    NAME = "baseline"
+    n_time_bins: int = 3
+    C: float = 1.0
+
+
+@dataclass(frozen=True)
+class OutputConfig(Section):
+    """``[output]``: the results folder and what goes in it."""
+
+    NAME = "output"
+    dir: str = "results/experiment"
+    chunk_size: int = 128  # samples simulated at once: bounds memory
+    save_states: bool = True
+    plots: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dir", os.fspath(self.dir))
+
+
+@dataclass(frozen=True)
+class ClassifyConfig(TaskConfig):
+    """The classify task (``spikelab.tasks.classify``): dataset -> (features) -> encoding
+    -> reservoir on a backend -> readout, beside a histogram baseline."""
+
+    TASK = "classify"
+    NESTED = {
+        "dataset": DatasetConfig,
+        "encoding": EncodingConfig,
+        "features": FeaturesConfig,
+        "reservoir": ReservoirConfig,
+        "backend": BackendConfig,
+        "record": RecordConfig,
+        "readout": ReadoutConfig,
+        "baseline": BaselineConfig,
+        "output": OutputConfig,
+    }
+    FREE = ("reference",)
+    task: str = "classify"
+    seed: int = 0  # one seed drives the split, the reservoir and the backend
+    name: str = "experiment"
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    encoding: EncodingConfig = field(default_factory=lambda: EncodingConfig(duration=300.0))
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    reservoir: ReservoirConfig = field(default_factory=ReservoirConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
+    readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    reference: dict[str, Any] = field(default_factory=dict)  # free-form: published figures
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self) -> None:
+        self.check_task()

@@ -1,0 +1,263 @@
+"""The classify task: config -> run -> results folder.
+
+    spikelab run examples/nmnist_lsm.toml --backend numba --set reservoir.n_neurons=2000
+
+Stages, one function each: build the readout (bad options fail before any work), load the
+dataset (train/test folders, or a stratified split by the seed), extract features
+(optional FEAST) and choose the encoding, build and compile the reservoir, simulate train
+and test in chunks on the chosen backend, fit the readout, fit the histogram baselines on
+the same split, summarise, write the results folder atomically (``spikelab.results``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import BaselineConfig, ClassifyConfig, ReadoutConfig
+from ..encoding import EventEncoding, count_histogram
+from ..network import Network
+from ..readout import OnlineReadout
+from ..results import write_results
+from ..spikes import Recording, RecordSpec
+from .stages import (
+    ChunkedRun,
+    Log,
+    Split,
+    Stopwatch,
+    apply_features,
+    backend_extras,
+    build_reservoir,
+    compile_simulation,
+    load_split,
+    run_chunked,
+    spike_stats,
+)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The data of a run after the features stage."""
+
+    raw: Split  # the dataset's own events: the baseline always sees these
+    split: Split  # after the features stage
+    encoding: EventEncoding
+    features: Any  # the fitted feature extractor (FEAST), or None
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """The reservoir, how it was compiled and its counts on both splits."""
+
+    net: Network
+    sim: Any  # Simulation
+    record: RecordSpec
+    train: ChunkedRun
+    test: ChunkedRun
+
+
+def run_classify(
+    cfg: ClassifyConfig | dict[str, Any], *, progress: bool = True, log: Log = print
+) -> Path:
+    """Run a classify config (typed, or its raw tables); returns the results folder."""
+    cfg = ClassifyConfig.coerce(cfg)
+    clock = Stopwatch()
+    cfg, readout = prepare_readout(cfg, progress)
+    data = prepare_data(cfg, clock, log, progress)
+    run = simulate(cfg, data, readout, clock, log, progress)
+    metrics, pred = fit_readout(readout, run, data.split, clock)
+    metrics.update(baselines(cfg, data, clock))
+    metrics.update(summary(cfg, data, run, clock))
+    clock.total()
+    metrics["timings"] = clock.timings
+    out = write_results(
+        cfg,
+        metrics,
+        arrays={
+            "train_counts": run.train.counts,
+            "test_counts": run.test.counts,
+            "y_train": data.split.y_train,
+            "y_test": data.split.y_test,
+            "test_predictions": pred,
+        },
+        net=run.net,
+        raster=first_raster(cfg, data, run),
+        y_test=data.split.y_test,
+        pred=pred,
+        features=data.features,
+    )
+    report(cfg, metrics, out, log)
+    return out
+
+
+def prepare_readout(cfg: ClassifyConfig, progress: bool) -> tuple[ClassifyConfig, Any]:
+    """The readout, built first so that bad options fail before any work. An online
+    readout's presentation order follows the run's seed (kept in the resolved config)."""
+    readout = cfg.readout.make()
+    if isinstance(readout, OnlineReadout):
+        if "seed" not in cfg.readout.params:
+            params = {**cfg.readout.params, "seed": int(cfg.seed)}
+            cfg = replace(cfg, readout=replace(cfg.readout, params=params))
+        readout.set_params(seed=cfg.readout.params["seed"], progress=progress)
+        readout.check_params()
+    return cfg, readout
+
+
+def prepare_data(cfg: ClassifyConfig, clock: Stopwatch, log: Log, progress: bool) -> Prepared:
+    """Load the split, run the features stage, choose the encoding."""
+    seed = int(cfg.seed)
+    with clock("load_s"):
+        raw = load_split(cfg.dataset, seed, log)
+        log(f"data: {raw.description}")
+    with clock("features_s"):
+        split, sensor, features = apply_features(cfg.features, raw, seed, log, progress)
+        enc = cfg.encoding.make(sensor)
+    if enc.duration is None and enc.n_steps is None:
+        raise ValueError(
+            "set encoding.duration (ms) or encoding.n_steps: every sample of a run "
+            "needs the same number of steps"
+        )
+    return Prepared(raw, split, enc, features)
+
+
+def simulate(
+    cfg: ClassifyConfig,
+    data: Prepared,
+    readout: Any,
+    clock: Stopwatch,
+    log: Log,
+    progress: bool,
+) -> Simulated:
+    """Build the reservoir, compile it on the backend, run train and test in chunks."""
+    enc = data.encoding
+    net = build_reservoir(cfg.reservoir, enc, int(cfg.seed))
+    log(
+        f"reservoir: {net.metadata.get('builder')} with {net.n_neurons} neurons, "
+        f"{net.n_synapses} synapses; backend {cfg.backend.name!r} {cfg.backend.params or ''}"
+    )
+    with clock("compile_s"):
+        record = RecordSpec(bin_steps=cfg.record.bin_steps or None)
+        if isinstance(readout, OnlineReadout):  # FORCE's size, before simulating
+            readout.check_params(record.n_bins(enc.steps_for(0.0)) * net.n_neurons)
+        sim = compile_simulation(net, cfg.backend, enc.dt, record)
+    kw = dict(encoding=enc, chunk_size=int(cfg.output.chunk_size), progress=progress)
+    with clock("encode_and_simulate_s"):
+        train = run_chunked(sim, data.split.train_events, desc="train", **kw)
+        test = run_chunked(sim, data.split.test_events, desc="test", **kw)
+    clock.timings["simulate_s"] = train.wall_time_s + test.wall_time_s
+    return Simulated(net, sim, record, train, test)
+
+
+def fit_readout(
+    readout: Any, run: Simulated, split: Split, clock: Stopwatch
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Fit the readout on the training counts; the metrics and the test predictions."""
+    with clock("readout_s"):
+        readout.fit(run.train.counts, split.y_train)
+        pred = readout.predict(run.test.counts)
+        metrics: dict[str, Any] = {
+            "test_accuracy": float(np.mean(pred == split.y_test)),
+            "train_accuracy": float(readout.score(run.train.counts, split.y_train)),
+        }
+        if isinstance(readout, OnlineReadout):  # learned online: its learning curve
+            metrics["readout_history"] = readout.history_
+        else:
+            metrics["readout_alpha"] = readout.alpha_
+    return metrics, pred
+
+
+def histogram_baseline(
+    split: Split, baseline: BaselineConfig, readout: ReadoutConfig
+) -> dict[str, Any]:
+    """Linear readouts on event-count histograms (time bins x polarity x pixels): logistic
+    regression (``baseline_test_accuracy``) and the experiment's own readout
+    (``baseline_same_readout_test_accuracy``), so the reservoir is compared fairly. A
+    readout that cannot take that many features (FORCE) gets None and a note instead."""
+    from sklearn.linear_model import LogisticRegression
+
+    kw = dict(sensor_size=split.sensor_size, n_time_bins=int(baseline.n_time_bins))
+    h_tr = count_histogram(split.train_events, **kw)
+    h_te = count_histogram(split.test_events, **kw)
+    clf = LogisticRegression(C=float(baseline.C), max_iter=3000).fit(h_tr, split.y_train)
+    out: dict[str, Any] = {
+        "baseline_train_accuracy": float(clf.score(h_tr, split.y_train)),
+        "baseline_test_accuracy": float(clf.score(h_te, split.y_test)),
+    }
+    same = readout.make()
+    try:
+        if isinstance(same, OnlineReadout):
+            same.check_params(h_tr.shape[1])
+    except ValueError as e:
+        out["baseline_same_readout_test_accuracy"] = None
+        out["baseline_same_readout_note"] = f"not computed: {e}"
+        return out
+    same.fit(h_tr, split.y_train)
+    out["baseline_same_readout_test_accuracy"] = float(same.score(h_te, split.y_test))
+    return out
+
+
+def baselines(cfg: ClassifyConfig, data: Prepared, clock: Stopwatch) -> dict[str, Any]:
+    """The histogram baselines on the raw events (and on the features, when used)."""
+    if not cfg.baseline.n_time_bins:
+        return {}
+    with clock("baseline_s"):
+        out = histogram_baseline(data.raw, cfg.baseline, cfg.readout)
+        if data.features is not None:
+            feat = histogram_baseline(data.split, cfg.baseline, cfg.readout)
+            out["feature_histogram_test_accuracy"] = feat["baseline_test_accuracy"]
+    return out
+
+
+def summary(
+    cfg: ClassifyConfig, data: Prepared, run: Simulated, clock: Stopwatch
+) -> dict[str, Any]:
+    """Sizes, throughput, spike statistics, backend extras and the reference figures."""
+    n_train, n_test = len(data.split.y_train), len(data.split.y_test)
+    n_total = n_train + n_test
+    simulate_s = max(clock.timings["simulate_s"], 1e-12)
+    n_syn = run.train.n_synaptic_events + run.test.n_synaptic_events
+    seconds = data.encoding.steps_for(0.0) * data.encoding.dt / 1000.0
+    counts = np.concatenate([run.train.counts, run.test.counts])
+    out: dict[str, Any] = dict(
+        n_train=n_train,
+        n_test=n_test,
+        n_neurons=run.net.n_neurons,
+        n_synapses=run.net.n_synapses,
+        backend=cfg.backend.name,
+        backend_options=dict(cfg.backend.params),
+        samples_per_s=n_total / simulate_s,
+        synaptic_events_per_s=n_syn / simulate_s,
+        synaptic_events_per_sample=n_syn / n_total,
+        spikes=spike_stats(run.net, counts, seconds),
+        data=data.split.description,
+    )
+    out.update(backend_extras(run.train, run.test))
+    quantization = getattr(run.sim, "quantization_report", None)  # e.g. Lava fixed_pt
+    if quantization:
+        out["quantization"] = quantization.get("summary", quantization)
+    if cfg.reference:
+        out["reference"] = dict(cfg.reference)
+    return out
+
+
+def first_raster(cfg: ClassifyConfig, data: Prepared, run: Simulated) -> Recording | None:
+    """The spike raster of the first test sample (for raster.png), when plots are on."""
+    if not cfg.output.plots:
+        return None
+    record = replace(run.record, raster=True)
+    rsim = compile_simulation(run.net, cfg.backend, data.encoding.dt, record)
+    return rsim.run(data.encoding.encode([data.split.test_events[0]]))
+
+
+def report(cfg: ClassifyConfig, metrics: dict[str, Any], out: Path, log: Log) -> None:
+    log(
+        f"test accuracy {metrics['test_accuracy']:.4f} (train {metrics['train_accuracy']:.4f}); "
+        f"histogram baseline {metrics.get('baseline_test_accuracy', float('nan')):.4f}; "
+        f"{metrics['samples_per_s']:.3g} samples/s"
+    )
+    for key, value in cfg.reference.items():
+        log(f"reference {key}: {value}")
+    log(f"results: {out}")

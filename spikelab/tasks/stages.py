@@ -1,0 +1,312 @@
+"""The stages every task shares: load a split, build a reservoir, extract features, run a
+simulation chunk by chunk, and summarise its spikes and backend extras.
+
+Each stage takes a typed config section (``spikelab.config``; its plain table works too)
+and plain values, and returns a plain value; none reaches back upstream.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import reservoirs
+from ..backends.base import Simulation
+from ..config import BackendConfig, DatasetConfig, FeaturesConfig, ReservoirConfig
+from ..encoding import EventEncoding
+from ..network import Network
+from ..spikes import Recording, RecordSpec, SpikeBatch
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Stopwatch:
+    """Wall time of named stages: ``with clock("load_s"): ...``; ``total()`` since creation."""
+
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    @contextmanager
+    def __call__(self, key: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        self.timings[key] = time.perf_counter() - t0
+
+    def total(self) -> float:
+        self.timings["total_s"] = time.perf_counter() - self.started
+        return self.timings["total_s"]
+
+
+# ---- load a split ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Split:
+    train_events: Sequence[np.ndarray]
+    y_train: np.ndarray
+    test_events: Sequence[np.ndarray]
+    y_test: np.ndarray
+    sensor_size: tuple[int, int, int]
+    description: str
+
+
+def limit_per_class(ds: Any, max_per_class: int, seed: int) -> Any:
+    """At most ``max_per_class`` samples of each class, drawn by ``seed`` (0: all)."""
+    if not max_per_class:
+        return ds
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate(
+        [
+            np.sort(rng.permutation(np.flatnonzero(ds.labels == c))[:max_per_class])
+            for c in np.unique(ds.labels)
+        ]
+    )
+    return ds.subset(np.sort(keep))
+
+
+def generate_dataset(dataset: DatasetConfig, root: Path, seed: int, log: Log) -> None:
+    """Write the generated dataset ``dataset.generate`` into ``root``."""
+    from ..datasets import generate_nmnist_like, generate_ntidigits_like
+
+    generators = {"nmnist-like": generate_nmnist_like, "ntidigits-like": generate_ntidigits_like}
+    kind = dataset.generate
+    log(f"generating the {kind} dataset into {root} (once; see docs/datasets.md, docs/audio.md)")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    generators[kind](root, per_class=int(dataset.per_class), seed=seed, progress=True)
+
+
+def open_dataset(dataset: DatasetConfig, root: Path, train: bool) -> Any:
+    from ..datasets import nmnist, ntidigits
+
+    if dataset.name == "nmnist":
+        return nmnist(root, train=train, on_error=dataset.on_error)
+    return ntidigits(root, train=train, label_map=dataset.label_map)
+
+
+def has_test_split(dataset: DatasetConfig, root: Path) -> bool:
+    return dataset.name == "ntidigits" or (root / "Test").is_dir()
+
+
+def load_split(dataset: DatasetConfig | Mapping[str, Any], seed: int, log: Log) -> Split:
+    """Train/test events and labels of the ``[dataset]`` section: the folder's own split, or
+    a stratified split by ``seed`` when it has no ``Test/``."""
+    from ..datasets import stratified_split
+
+    dataset = DatasetConfig.coerce(dataset)
+    root = Path(dataset.root)
+    if not root.exists() and dataset.generate:
+        generate_dataset(dataset, root, seed, log)
+    train = limit_per_class(open_dataset(dataset, root, True), dataset.max_per_class, seed)
+    if has_test_split(dataset, root):
+        test = limit_per_class(open_dataset(dataset, root, False), dataset.max_per_class, seed)
+        desc = f"{root}: train ({len(train)}) / test ({len(test)})"
+    else:
+        tr, te = stratified_split(train.labels, float(dataset.test_fraction), seed)
+        train, test = train.subset(tr), train.subset(te)
+        desc = f"{root}: stratified split of Train by seed {seed}: {len(train)} / {len(test)}"
+    return Split(
+        [train[i][0] for i in range(len(train))],
+        np.asarray(train.labels),
+        [test[i][0] for i in range(len(test))],
+        np.asarray(test.labels),
+        tuple(train.sensor_size),
+        desc,
+    )
+
+
+# ---- build a reservoir ----------------------------------------------------------------------
+def cube_shape(n: int) -> tuple[int, int, int]:
+    """The most cube-like (a, b, c), a <= b <= c, with a * b * c == n."""
+    best = (1, 1, n)
+    for a in range(1, int(round(n ** (1 / 3))) + 2):
+        if n % a:
+            continue
+        for b in range(a, int(math.isqrt(n // a)) + 1):
+            if (n // a) % b == 0:
+                c = n // a // b
+                if c / a < best[2] / best[0]:
+                    best = (a, b, c)
+    return best
+
+
+def _lsm_column_kwargs(kw: dict[str, Any], n: int | None, enc: EventEncoding) -> dict[str, Any]:
+    if n is not None:
+        kw["shape"] = cube_shape(int(n))
+    kw["shape"] = tuple(kw.get("shape", (10, 10, 10)))
+    kw.setdefault("input_shape", enc.input_shape)
+    for key in ("bias_range", "t_ref", "tau_syn", "input_shape"):
+        if key in kw:
+            kw[key] = tuple(kw[key])
+    return kw
+
+
+def build_reservoir(
+    reservoir: ReservoirConfig | Mapping[str, Any], enc: EventEncoding, seed: int
+) -> Network:
+    """The reservoir of the ``[reservoir]`` section for inputs of encoding ``enc``:
+    ``n_neurons`` becomes the builder's size (a cube-like grid for ``lsm_column``, 80 %
+    excitatory for ``izhikevich_network``); the other keys are its keyword arguments."""
+    reservoir = ReservoirConfig.coerce(reservoir)
+    kw = dict(reservoir.params)
+    kw.setdefault("seed", seed)
+    n = reservoir.n_neurons
+    if reservoir.builder == "lsm_column":
+        kw = _lsm_column_kwargs(kw, n, enc)
+        return reservoirs.lsm_column(n_inputs=enc.n_channels, dt=enc.dt, **kw)
+    if reservoir.builder == "izhikevich_network":
+        if n is not None:
+            kw["n_exc"], kw["n_inh"] = int(round(0.8 * int(n))), int(n) - int(round(0.8 * int(n)))
+        return reservoirs.izhikevich_network(n_inputs=enc.n_channels, **kw)
+    if n is not None:
+        kw["n_neurons"] = int(n)
+    return reservoirs.lin2025_lsm(n_inputs=enc.n_channels, dt=enc.dt, **kw)
+
+
+def compile_simulation(
+    net: Network, backend: BackendConfig, dt: float, record: RecordSpec
+) -> Simulation:
+    """``net`` compiled on the ``[backend]`` section's backend with its options."""
+    return net.compile(backend.name, dt=dt, record=record, **backend.params)
+
+
+# ---- features -------------------------------------------------------------------------------
+def apply_features(
+    features: FeaturesConfig | Mapping[str, Any], split: Split, seed: int, log: Log, progress: bool
+) -> tuple[Split, tuple[int, int, int], Any]:
+    """The ``[features]`` stage: (split with transformed events, new sensor size, fitted
+    model or None).
+
+    ``kind = "feast"``: FEAST (Afshar et al. 2020) learns its features online on the
+    training events (``fit_samples`` of them, 0 = all), then both splits are transformed
+    into events whose polarity is the feature index, so the sensor becomes
+    (W, H, n_neurons) and the encoding, the reservoir's input port and the histogram
+    baseline take them unchanged. The other keys are FEAST's hyperparameters.
+    """
+    features = FeaturesConfig.coerce(features)
+    if features.kind in ("none", ""):
+        return split, split.sensor_size, None
+    from ..features import FEAST
+
+    params = {k: v for k, v in features.params.items() if k != "fit_samples"}
+    params.setdefault("seed", seed)
+    model = FEAST(**params)
+    n_fit = int(features.params.get("fit_samples", 0)) or len(split.train_events)
+    rng = np.random.default_rng(seed)
+    fit_idx = np.sort(rng.permutation(len(split.train_events))[:n_fit])
+    log(f"FEAST: learning {model.n_neurons} features on {len(fit_idx)} training samples")
+    model.fit([split.train_events[i] for i in fit_idx], sensor_size=split.sensor_size)
+    miss = model.n_misses_ / max(model.n_events_seen_, 1)
+    log(f"FEAST: {model.n_events_seen_} events seen, miss rate {miss:.3f}")
+    w, h, _ = split.sensor_size
+    out = replace(
+        split,
+        train_events=model.transform_many(split.train_events, sensor_size=split.sensor_size),
+        test_events=model.transform_many(split.test_events, sensor_size=split.sensor_size),
+        sensor_size=(w, h, int(model.n_neurons)),
+        description=split.description + f"; FEAST {model.n_neurons} features",
+    )
+    return out, out.sensor_size, model
+
+
+# ---- run chunk by chunk ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChunkedRun:
+    """Counts of a whole batch run chunk by chunk, with totals for statistics."""
+
+    counts: np.ndarray  # [samples, bins, neurons]
+    n_spikes: int
+    n_synaptic_events: int
+    wall_time_s: float
+    populations: tuple[tuple[str, int, int], ...]
+    first: Recording  # the first chunk's recording (raster, voltages when recorded)
+    extras: tuple[tuple[str, float, int], ...] = ()  # (key, per-sample value, chunk size)
+
+
+def _chunks(
+    data: SpikeBatch | Sequence[np.ndarray], encoding: EventEncoding | None, size: int
+) -> Iterator[SpikeBatch]:
+    if isinstance(data, SpikeBatch):
+        yield from data.chunks(size)
+        return
+    if encoding is None:
+        raise ValueError("event arrays need an encoding=EventEncoding(...) to become spikes")
+    if encoding.n_steps is None and encoding.duration is None:
+        raise ValueError(
+            "encoding in chunks needs a fixed length: set encoding.duration (ms) or n_steps"
+        )
+    for start in range(0, len(data), size):
+        yield encoding.encode([data[i] for i in range(start, min(start + size, len(data)))])
+
+
+def _per_sample_extras(rec: Recording, size: int) -> list[tuple[str, float, int]]:
+    return [
+        (k, float(v), size)
+        for k, v in rec.extras.items()
+        if "per_sample" in k and isinstance(v, int | float | np.number)
+    ]
+
+
+def run_chunked(
+    sim: Simulation,
+    data: SpikeBatch | Sequence[np.ndarray],
+    *,
+    encoding: EventEncoding | None = None,
+    chunk_size: int = 128,
+    progress: bool = False,
+    desc: str = "simulate",
+) -> ChunkedRun:
+    """Run a batch, or a (lazy) sequence of event arrays encoded chunk by chunk, in chunks
+    of ``chunk_size`` samples, keeping only the bin counts: memory is bounded by one chunk's
+    spikes plus the counts.
+
+    Scalar ``Recording.extras`` whose key contains "per_sample" (e.g. a backend's
+    ``energy_per_sample_j``) are kept per chunk so callers can average them.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    parts, n_spk, n_syn, wall, first, extras = [], 0, 0, 0.0, None, []
+    with tqdm(total=len(data), desc=desc, unit="sample", disable=not progress) as bar:
+        for chunk in _chunks(data, encoding, chunk_size):
+            rec = sim.run(chunk)
+            first = first or rec
+            parts.append(rec.counts)
+            n_spk += rec.n_spikes
+            n_syn += rec.n_synaptic_events
+            wall += rec.wall_time_s
+            extras += _per_sample_extras(rec, len(chunk))
+            bar.update(len(chunk))
+    if first is None:
+        raise ValueError("run_chunked got no samples")
+    return ChunkedRun(
+        np.concatenate(parts), n_spk, n_syn, wall, first.populations, first, tuple(extras)
+    )
+
+
+# ---- statistics -----------------------------------------------------------------------------
+def spike_stats(net: Network, counts: np.ndarray, seconds: float) -> dict[str, Any]:
+    """Rate (Hz) and silent fraction per population, spikes per sample."""
+    stats: dict[str, Any] = {}
+    for name, sl in net.population_slices().items():
+        c = counts[:, :, sl].sum(axis=1)
+        stats[f"rate_hz_{name}"] = float(c.mean() / seconds)
+        stats[f"silent_fraction_{name}"] = float(np.mean(c.sum(axis=0) == 0))
+    stats["spikes_per_sample"] = float(counts.sum() / len(counts))
+    return stats
+
+
+def backend_extras(*runs: ChunkedRun) -> dict[str, float]:
+    """Per-sample scalar extras reported by a backend (e.g. energy), averaged over samples."""
+    sums: dict[str, float] = {}
+    n = 0
+    for run in runs:
+        for key, value, size in run.extras:
+            sums[key] = sums.get(key, 0.0) + float(value) * size
+        n += len(run.counts)
+    return {k: v / n for k, v in sums.items()}

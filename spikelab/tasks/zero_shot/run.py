@@ -1,0 +1,314 @@
+"""The zero-shot run: every seed's reservoirs and heads, the table, the results folder.
+
+Results folder (written under a temporary name, renamed into place at the end)::
+
+    config.toml     the resolved configuration
+    metrics.json    "retrieval" table, per-seed values, spike statistics, timings, reference
+    retrieval.png   the table as a bar chart with error bars and chance levels
+    epoch_trace.png accuracy on both test sets after every epoch (evaluation.trace_epochs)
+    features.h5     spike counts per seed and modality, labels, train/test membership
+    networks/       the reservoirs of every seed (Network.load reads them)
+
+torch is imported only inside ``evaluate_seed`` (through the contrastive readout).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...fileio import atomic_folder
+from ...results import mark_format, write_config_and_metrics
+from ...spikes import RecordSpec
+from ..stages import (
+    Log,
+    Stopwatch,
+    backend_extras,
+    build_reservoir,
+    compile_simulation,
+    run_chunked,
+)
+from .config import MODALITIES, ZeroShotConfig
+from .data import ModalityData, load_modality, masks
+from .report import (
+    DIRECTIONS,
+    METHOD_NOTES,
+    METHODS,
+    SPLITS,
+    format_table,
+    plot_retrieval,
+    retrieval_table,
+)
+from .trace import epoch_tracer, format_selection, plot_epoch_trace, selection_summary
+
+_STREAM = {"image": 0, "audio": 1, "heads": 2}
+
+
+def subseed(seed: int, stream: int) -> int:
+    """An independent 32-bit seed per (run seed, stream): 0 image, 1 audio, 2 heads."""
+    return int(np.random.SeedSequence([int(seed), stream]).generate_state(1)[0])
+
+
+# ---- one seed -------------------------------------------------------------------------------
+def simulate_modality(
+    cfg: ZeroShotConfig, data: ModalityData, seed: int, *, progress: bool = False
+) -> tuple[np.ndarray, dict[str, Any], Any]:
+    """Spike counts ``[samples, bins, neurons]`` of this seed's reservoir, statistics, net."""
+    modality = cfg.modality(data.name)
+    net = build_reservoir(modality.reservoir, data.encoding, subseed(seed, _STREAM[data.name]))
+    record = RecordSpec(bin_steps=int(modality.bin_steps) or None)
+    sim = compile_simulation(net, cfg.backend, data.encoding.dt, record)
+    run = run_chunked(
+        sim,
+        data.batch,
+        chunk_size=int(cfg.output.chunk_size),
+        progress=progress,
+        desc=f"{data.name} seed {seed}",
+    )
+    totals = run.counts.sum(axis=1)
+    stats = {
+        "spikes_per_sample": float(totals.sum() / len(totals)),
+        "silent_fraction": float(np.mean(totals.sum(axis=0) == 0)),
+        "simulate_s": run.wall_time_s,
+        **backend_extras(run),
+    }
+    return run.counts, stats, net
+
+
+def _train_heads(
+    cfg: ZeroShotConfig, train: tuple[Any, ...], seed: int, on_epoch: Any, progress: bool
+) -> dict[str, Any]:
+    """The CLIP heads and the prototypical baseline, trained on the same pairs."""
+    from ...readout.contrastive import ContrastiveAligner
+
+    return {
+        loss: ContrastiveAligner(
+            **cfg.contrastive.kwargs(),
+            loss=loss,
+            seed=subseed(seed, _STREAM["heads"]),
+            progress=progress,
+        ).fit(*train, on_epoch=on_epoch if loss == "clip" else None)
+        for loss in ("clip", "prototypical")
+    }
+
+
+def evaluate_seed(
+    cfg: ZeroShotConfig,
+    data: dict[str, ModalityData],
+    feats: dict[str, np.ndarray],
+    seed: int,
+    *,
+    progress: bool = False,
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, float], dict[str, Any] | None]:
+    """Train the CLIP heads and the prototypical baseline on this seed's features; return
+    ``acc[direction][split][method]``, the final training loss of each model and, with
+    ``evaluation.trace_epochs``, the CLIP heads' retrieval accuracy on both test sets after
+    every epoch (``trace[direction][split]``; None otherwise)."""
+    img, aud = data["image"], data["audio"]
+    mi, ma = masks(img, cfg.split), masks(aud, cfg.split)
+    fi, fa = feats["image"], feats["audio"]
+    parts = {
+        part: (fi[mi[part]], img.labels[mi[part]], fa[ma[part]], aud.labels[ma[part]])
+        for part in SPLITS
+    }
+    on_epoch, trace = None, None
+    if cfg.evaluation.trace_epochs:
+        on_epoch, trace = epoch_tracer(
+            lambda al: {part: al.retrieval_accuracy(*args) for part, args in parts.items()}
+        )
+    train = (fi[mi["train"]], fa[ma["train"]], img.labels[mi["train"]], aud.labels[ma["train"]])
+    models = _train_heads(cfg, train, seed, on_epoch, progress)
+    losses = {loss: model.loss_curve_[-1] for loss, model in models.items()}
+    acc: dict[str, dict[str, dict[str, float]]] = {d: {} for d in DIRECTIONS}
+    for part, args in parts.items():
+        found = {
+            "contrastive": models["clip"].retrieval_accuracy(*args),
+            "prototypical": models["prototypical"].prototype_accuracy(*args),
+            "contrastive_prototypes": models["clip"].prototype_accuracy(*args),
+        }
+        for d in DIRECTIONS:
+            acc[d][part] = {method: found[method][d] for method in METHODS}
+    return acc, losses, trace
+
+
+def eval_labels(cfg: ZeroShotConfig, data: dict[str, ModalityData]) -> dict[str, Any]:
+    """The digits of the evaluated samples: ``labels[split][modality]``."""
+    found = {m: masks(d, cfg.split) for m, d in data.items()}
+    return {part: {m: d.labels[found[m][part]] for m, d in data.items()} for part in SPLITS}
+
+
+# ---- the results folder ---------------------------------------------------------------------
+def title(cfg: ZeroShotConfig) -> str:
+    c = cfg.contrastive
+    return (
+        f"{cfg.name}: backend {cfg.backend.name}, {c.epochs} epochs, "
+        f"temperature {c.temperature}, embedding {c.embed_dim}"
+    )
+
+
+def write_plots(cfg: ZeroShotConfig, metrics: dict[str, Any], folder: Path) -> None:
+    """retrieval.png and, with an epoch trace, epoch_trace.png."""
+    plot_retrieval(
+        metrics["retrieval"], folder / "retrieval.png", title=title(cfg), reference=cfg.reference
+    )
+    if "epoch_selection" in metrics:
+        sel = metrics["epoch_selection"]
+        plot_epoch_trace(
+            [s["epoch_trace"] for s in metrics["per_seed"]],
+            metrics["retrieval"]["seeds"],
+            {d: sel[d]["chance"] for d in DIRECTIONS},
+            folder / "epoch_trace.png",
+            title=title(cfg) + ": accuracy after each epoch (test sets)",
+        )
+
+
+def write_features(
+    path: Path, data: dict[str, ModalityData], counts: dict[int, dict[str, np.ndarray]]
+) -> None:
+    """features.h5: labels and train/test membership per modality, counts per seed."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        mark_format(f, "spikelab.zero_shot")
+        for m, d in data.items():
+            f.create_dataset(f"{m}/labels", data=d.labels)
+            f.create_dataset(f"{m}/is_test", data=d.is_test)
+        for seed, per in counts.items():
+            for m, c in per.items():
+                f.create_dataset(
+                    f"seed_{seed}/{m}_counts", data=c, compression="gzip", compression_opts=1
+                )
+
+
+def write_folder(
+    cfg: ZeroShotConfig,
+    metrics: dict[str, Any],
+    data: dict[str, ModalityData],
+    counts: dict[int, dict[str, np.ndarray]],
+    nets: dict[int, dict[str, Any]],
+) -> Path:
+    """Write the results folder under a temporary name; rename it into place at the end."""
+    out = Path(cfg.output.dir)
+    with atomic_folder(out) as tmp:
+        write_config_and_metrics(tmp, cfg.to_dict(), metrics)
+        if cfg.output.plots:
+            write_plots(cfg, metrics, tmp)
+        if cfg.output.save_features:
+            write_features(tmp / "features.h5", data, counts)
+        if cfg.output.save_networks:
+            (tmp / "networks").mkdir()
+            for seed, per in nets.items():
+                for m, net in per.items():
+                    net.save(tmp / "networks" / f"{m}_seed{seed}.h5")
+    return out
+
+
+# ---- the run --------------------------------------------------------------------------------
+def require_torch() -> None:
+    if importlib.util.find_spec("torch") is None:
+        raise ModuleNotFoundError(
+            "the zero_shot task trains PyTorch projection heads, and torch is not installed "
+            "here (the Lava venv has none); run it from the main venv or `pip install torch`"
+        )
+
+
+def load_modalities(
+    cfg: ZeroShotConfig, clock: Stopwatch, progress: bool, log: Log
+) -> dict[str, ModalityData]:
+    data = {}
+    for m in MODALITIES:
+        with clock(f"load_encode_{m}_s"):
+            data[m] = load_modality(cfg, m, progress=progress, log=log)
+        log(
+            f"{m}: {data[m].description}; kept {len(data[m].labels)} samples of digits "
+            f"{sorted(set(data[m].labels.tolist()))}"
+        )
+    return data
+
+
+def run_seeds(
+    cfg: ZeroShotConfig, data: dict[str, ModalityData], clock: Stopwatch, progress: bool
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, np.ndarray]], dict[int, dict[str, Any]]]:
+    """Per seed: simulate both reservoirs, train and evaluate the heads."""
+    from tqdm.auto import tqdm
+
+    per_seed: list[dict[str, Any]] = []
+    counts: dict[int, dict[str, np.ndarray]] = {}
+    nets: dict[int, dict[str, Any]] = {}
+    t_sim = t_train = 0.0
+    for seed in tqdm([int(s) for s in cfg.seeds], desc="seeds", disable=not progress):
+        t0 = time.perf_counter()
+        counts[seed], nets[seed], spikes = {}, {}, {}
+        for m, d in data.items():
+            counts[seed][m], spikes[m], nets[seed][m] = simulate_modality(
+                cfg, d, seed, progress=progress
+            )
+        t_sim += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        feats = {m: c.reshape(len(c), -1) for m, c in counts[seed].items()}
+        acc, losses, trace = evaluate_seed(cfg, data, feats, seed, progress=progress)
+        t_train += time.perf_counter() - t0
+        per_seed.append({"seed": seed, "accuracy": acc, "final_loss": losses, "spikes": spikes})
+        if trace is not None:
+            per_seed[-1]["epoch_trace"] = trace
+    clock.timings.update(simulate_s=t_sim, train_evaluate_s=t_train)
+    return per_seed, counts, nets
+
+
+def collect_metrics(
+    cfg: ZeroShotConfig,
+    data: dict[str, ModalityData],
+    per_seed: list[dict[str, Any]],
+    clock: Stopwatch,
+) -> dict[str, Any]:
+    """The table, the per-seed values, the epoch selection audit and the run's facts."""
+    table = retrieval_table(per_seed, eval_labels(cfg, data))
+    clock.total()
+    metrics = {
+        "retrieval": table,
+        "methods": METHOD_NOTES,
+        "per_seed": per_seed,
+        "backend": cfg.backend.name,
+        "backend_options": dict(cfg.backend.params),
+        "data": {m: d.description for m, d in data.items()},
+        "n_samples": {
+            m: {"train": int(np.sum(~d.is_test)), "test": int(np.sum(d.is_test))}
+            for m, d in data.items()
+        },
+        "timings": clock.timings,
+    }
+    if cfg.evaluation.trace_epochs:
+        chance = {d: table[d]["zero_shot"]["chance"] for d in DIRECTIONS}
+        metrics["epoch_selection"] = selection_summary([s["epoch_trace"] for s in per_seed], chance)
+    if cfg.reference:
+        metrics["reference"] = dict(cfg.reference)
+    return metrics
+
+
+def run_zero_shot(
+    cfg: ZeroShotConfig | dict[str, Any], *, progress: bool = True, log: Log = print
+) -> Path:
+    """Run a zero-shot config (typed, or its raw tables); returns the results folder."""
+    cfg = ZeroShotConfig.coerce(cfg)
+    require_torch()
+    seeds = [int(s) for s in cfg.seeds]
+    if len(seeds) < 3:
+        log(f"note: {len(seeds)} seed(s); use 3 or more for a meaningful spread")
+    clock = Stopwatch()
+    data = load_modalities(cfg, clock, progress, log)
+    per_seed, counts, nets = run_seeds(cfg, data, clock, progress)
+    metrics = collect_metrics(cfg, data, per_seed, clock)
+    out = write_folder(cfg, metrics, data, counts, nets)
+    table = format_table(metrics["retrieval"])
+    log("top-1 accuracy (%), mean ± std over seeds " + str(seeds) + ":\n" + table)
+    if "epoch_selection" in metrics:
+        log("epoch selection on the test sets (not results; see docs/zero_shot.md):")
+        log(format_selection(metrics["epoch_selection"]))
+    for key, value in cfg.reference.items():
+        log(f"reference {key}: {value}")
+    log(f"results: {out} ({metrics['timings']['total_s']:.0f} s)")
+    return out
