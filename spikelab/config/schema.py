@@ -100,10 +100,15 @@ class Section:
         base: S | None = None,
         where: str = "",
     ) -> S:
+        """The section read from its table ``raw``, overlaid on ``base`` (default: the
+        dataclass's defaults); ``where`` names it in errors (default: ``NAME``)."""
         where = where or cls.NAME
-        raw = table(raw, where)
+        return cls.overlay(table(raw, where), cls() if base is None else base, where)
+
+    @classmethod
+    def overlay(cls: type[S], raw: dict[str, Any], base: S, where: str) -> S:
+        """``raw`` (a table) over ``base``, every key checked."""
         check_keys(raw, cls.keys(), where)
-        base = cls() if base is None else base
         return replace(base, **{k: cls.field_value(k, v, base, where) for k, v in raw.items()})
 
     @classmethod
@@ -166,16 +171,8 @@ class ChoiceSection(Section):
         return cls(**{cls.CHOICE: choice})
 
     @classmethod
-    def from_dict(
-        cls: type[S],
-        raw: Mapping[str, Any] | None = None,
-        *,
-        base: S | None = None,
-        where: str = "",
-    ) -> S:
-        where = where or cls.NAME
-        raw = table(raw, where)
-        base = cls() if base is None else base
+    def overlay(cls: type[S], raw: dict[str, Any], base: S, where: str) -> S:
+        """``raw`` over ``base``, its keys checked against the options of its choice."""
         choice = raw.get(cls.CHOICE, base.choice)
         fixed = [k for k in cls.keys() if k != "params"]
         opts = cls.options(choice)
@@ -211,18 +208,12 @@ class TaskConfig(Section):
     TASK: ClassVar[str] = ""
 
     @classmethod
-    def from_dict(
-        cls: type[S],
-        raw: Mapping[str, Any] | None = None,
-        *,
-        base: S | None = None,
-        where: str = "",
-    ) -> S:
-        raw = table(raw, f"{cls.TASK} config")
+    def overlay(cls: type[S], raw: dict[str, Any], base: S, where: str) -> S:
+        """The whole config: an unknown top-level key or section is named as such."""
         unknown = sorted(k for k in raw if k not in cls.keys())
         if unknown:
             raise cls.unknown_top_level(unknown[0], raw[unknown[0]])
-        return super().from_dict(raw, base=base, where="")
+        return super().overlay(raw, base, where)
 
     @classmethod
     def unknown_top_level(cls, key: str, value: Any) -> ConfigError:
