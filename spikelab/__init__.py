@@ -12,15 +12,13 @@ brian2 are imported by the backend that needs them.
 from . import reservoirs
 from .backends.base import (
     BackendUnavailable,
-    Recording,
-    RecordSpec,
     UnsupportedFeature,
     available_backends,
     get_backend,
 )
 from .network import InputPort, Network, Population, Projection
 from .neurons import LIF, Izhikevich
-from .spikes import SpikeBatch, SpikeTrains
+from .spikes import Recording, RecordSpec, SpikeBatch, SpikeTrains
 
 __version__ = "0.1.0"
 

@@ -1,10 +1,13 @@
-"""Backends: one network description, many ways to run it (see base.py for the contract)."""
+"""Backends: one network description, many ways to run it (see base.py for the contract).
+
+One package a backend family (numba/, torch/, brian2/, lava/, crossbar/); common.py holds
+what they all share. The values they take and return (SpikeBatch, RecordSpec, Recording)
+live in spikelab.spikes.
+"""
 
 from .base import (
     Backend,
     BackendUnavailable,
-    Recording,
-    RecordSpec,
     Simulation,
     UnsupportedFeature,
     available_backends,
@@ -15,8 +18,6 @@ from .base import (
 __all__ = [
     "Backend",
     "BackendUnavailable",
-    "Recording",
-    "RecordSpec",
     "Simulation",
     "UnsupportedFeature",
     "available_backends",
