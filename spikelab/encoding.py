@@ -13,11 +13,26 @@ Two ways to cut time into steps:
   ``n_steps`` equal chunks, as Lin et al. (2025) do; dt is then only the simulation step.
 
 A count of events per (step, channel) is the event value; ``binarize=True`` makes it 1.
+
+What is checked (``check_events``, run by every ``encode``), on the raw events:
+
+* out of range, an error by default (``on_out_of_range="raise"``, with the counts and the
+  first sample), or removed and counted with ``on_out_of_range="drop"``: events outside
+  the sensor (x not in [0, W), y not in [0, H)), with a negative or non-finite time, and
+  out of time order (an earlier t than an event before it in the array);
+* cropped, never an error: with ``duration`` or ``n_steps`` set (fixed bins), events at
+  or after ``n_steps * dt`` are cut, as asked (N-MNIST recordings last ~306 ms, so
+  ``duration = 300`` cuts their tails); they are counted as ``past_duration``. The centre
+  ``crop`` and the polarity choice remove events as asked and are not counted.
+
+``encode_with_report`` returns the counts beside the batch (the classify task writes them
+to metrics.json as ``encoding_events``).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +42,50 @@ from tqdm.auto import tqdm
 from .spikes import SpikeBatch
 
 _POLARITY = ("split", "merge", "on", "off")
+ON_OUT_OF_RANGE = ("raise", "drop")
+#: The most steps a sample may have (a SpikeBatch indexes steps with int32; a recording
+#: holds [samples, bins, neurons]): duration / dt and n_steps are bounded by it.
+MAX_STEPS = 10**7
+REPORT_KEYS = ("events", "outside_sensor", "bad_time", "out_of_order", "dropped", "past_duration")
+
+
+def check_time_options(
+    *,
+    dt: float = 1.0,
+    duration: float | None = None,
+    n_steps: int | None = None,
+    time_bins: str = "fixed",
+    t_unit_us: float = 1.0,
+    on_out_of_range: str = "raise",
+    **_: object,
+) -> None:
+    """The options of an encoding that do not depend on the sensor: ValueError naming the
+    option, its value and the allowed range (also run by the ``[encoding]`` config section,
+    before any data is loaded)."""
+    for name, v in (("dt", dt), ("t_unit_us", t_unit_us)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be > 0 (a finite number), got {v!r}")
+    if time_bins not in ("fixed", "equal"):
+        raise ValueError(f"time_bins must be 'fixed' or 'equal', got {time_bins!r}")
+    if time_bins == "equal" and not n_steps:
+        raise ValueError("time_bins='equal' needs n_steps (the number of equal chunks)")
+    if n_steps is not None and (
+        isinstance(n_steps, bool)
+        or not isinstance(n_steps, numbers.Integral)
+        or not 1 <= n_steps <= MAX_STEPS
+    ):
+        raise ValueError(f"n_steps must be a whole number in [1, {MAX_STEPS}], got {n_steps!r}")
+    if duration is not None:
+        ok = isinstance(duration, numbers.Real) and not isinstance(duration, bool)
+        if not ok or not math.isfinite(duration) or duration <= 0:
+            raise ValueError(f"duration must be a finite number of ms > 0, got {duration!r}")
+        if n_steps is None and duration / dt > MAX_STEPS:
+            raise ValueError(
+                f"duration={duration:g} ms at dt={dt:g} ms is {duration / dt:.3g} steps per "
+                f"sample, more than {MAX_STEPS}; shorten it or use a larger dt"
+            )
+    if on_out_of_range not in ON_OUT_OF_RANGE:
+        raise ValueError(f"on_out_of_range must be 'raise' or 'drop', got {on_out_of_range!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +102,8 @@ class EventEncoding:
     downsample : integer spatial factor (pixels pooled into one channel).
     polarity : "split" (keep both), "merge" (one channel), "on" (p == 1 only), "off" (p == 0).
     binarize : 1 per active (step, channel) instead of the event count.
+    on_out_of_range : "raise" (default) or "drop" events outside the sensor, with a negative
+        or non-finite time, or out of time order (see the module docstring).
     """
 
     sensor_size: tuple[int, int, int] = (34, 34, 2)
@@ -55,22 +116,17 @@ class EventEncoding:
     downsample: int = 1
     polarity: str = "split"
     binarize: bool = False
+    on_out_of_range: str = "raise"
 
     def __post_init__(self) -> None:
         size = tuple(int(s) for s in self.sensor_size)
         if len(size) != 3 or min(size) < 1:
             raise ValueError(f"sensor_size must be (W, H, C) positive ints, got {self.sensor_size}")
         object.__setattr__(self, "sensor_size", size)
-        if not self.dt > 0:
-            raise ValueError(f"dt must be > 0 ms, got {self.dt}")
-        if self.time_bins not in ("fixed", "equal"):
-            raise ValueError(f"time_bins must be 'fixed' or 'equal', got {self.time_bins!r}")
-        if self.time_bins == "equal" and not self.n_steps:
-            raise ValueError("time_bins='equal' needs n_steps (the number of equal chunks)")
-        if self.n_steps is not None and int(self.n_steps) < 1:
-            raise ValueError(f"n_steps must be >= 1, got {self.n_steps}")
-        if self.duration is not None and not self.duration > 0:
-            raise ValueError(f"duration must be > 0 ms, got {self.duration}")
+        n_steps = self.n_steps
+        if isinstance(n_steps, float) and n_steps.is_integer():  # 50.0 from a computation
+            object.__setattr__(self, "n_steps", int(n_steps))
+        check_time_options(**{f: getattr(self, f) for f in self.__dataclass_fields__})
         if self.polarity not in _POLARITY:
             raise ValueError(f"polarity must be one of {_POLARITY}, got {self.polarity!r}")
         if int(self.downsample) < 1:
@@ -103,7 +159,6 @@ class EventEncoding:
             return max(1, math.ceil(self.duration / self.dt))
         return max(1, math.floor(t_max_us * self.t_unit_us / 1000.0 / self.dt) + 1)
 
-    # ---- the transform ------------------------------------------------------------------
     def spatial(self, events: np.ndarray) -> np.ndarray:
         """Crop, polarity selection and downsampling (tonic transforms); a new array."""
         if events.dtype.names is None or not {"x", "t", "p"} <= set(events.dtype.names):
@@ -142,6 +197,69 @@ class EventEncoding:
         dt_units = self.dt * 1000.0 / self.t_unit_us
         return np.floor(t / dt_units).astype(np.int64)
 
+    # ---- checks ---------------------------------------------------------------------------
+    def out_of_range(self, ev: np.ndarray) -> dict[str, np.ndarray]:
+        """Boolean masks over the raw events ``ev``: ``outside_sensor``, ``bad_time``
+        (negative or non-finite) and ``out_of_order`` (t earlier than an event before it)."""
+        names = ev.dtype.names or ()
+        if not {"x", "t", "p"} <= set(names):
+            raise ValueError(
+                f"events must be a structured array with fields x, (y,) t, p; got {ev.dtype}"
+            )
+        w, h, _ = self.sensor_size
+        outside = (ev["x"] < 0) | (ev["x"] >= w)
+        if "y" in names:
+            outside |= (ev["y"] < 0) | (ev["y"] >= h)
+        t = ev["t"]
+        bad_time = ~np.isfinite(t) | (t < 0) if t.dtype.kind == "f" else t < 0
+        good_t = np.where(bad_time, -np.inf, t.astype(np.float64))
+        order = np.zeros(len(ev), bool)
+        if len(ev) > 1:
+            order[1:] = good_t[1:] < np.maximum.accumulate(good_t)[:-1]
+        return {"outside_sensor": outside, "bad_time": bad_time, "out_of_order": order & ~bad_time}
+
+    def past_duration(self, ev: np.ndarray) -> int:
+        """How many events the fixed time bins cut (at or after ``n_steps * dt``)."""
+        if self.time_bins != "fixed" or (self.n_steps is None and self.duration is None):
+            return 0
+        end = self.steps_for(0.0) * self.dt * 1000.0 / self.t_unit_us
+        return int(np.count_nonzero(ev["t"] >= end))
+
+    def check_events(self, samples: Sequence[np.ndarray]) -> tuple[list[np.ndarray], dict]:
+        """The samples as encoding will use them, and their counts (``REPORT_KEYS``).
+
+        Events out of range raise a ValueError with the counts (``on_out_of_range =
+        "raise"``), or are dropped and counted (``"drop"``); see the module docstring."""
+        report = dict.fromkeys(REPORT_KEYS, 0)
+        kept, first = [], None
+        for i, ev in enumerate(samples):
+            masks = self.out_of_range(ev)
+            bad = masks["outside_sensor"] | masks["bad_time"] | masks["out_of_order"]
+            n_bad = int(np.count_nonzero(bad))
+            if n_bad:
+                ev = ev[~bad]
+                first = i if first is None else first
+            for key, m in masks.items():
+                report[key] += int(np.count_nonzero(m))
+            report["events"] += len(bad)
+            report["dropped"] += n_bad
+            report["past_duration"] += self.past_duration(ev)
+            kept.append(ev)
+        if report["dropped"] and self.on_out_of_range == "raise":
+            raise ValueError(self._out_of_range_message(report, first))
+        return kept, report
+
+    def _out_of_range_message(self, report: dict, first: int) -> str:
+        w, h, _ = self.sensor_size
+        return (
+            f"{report['dropped']} of {report['events']} events are out of range (first in "
+            f"sample {first}): {report['outside_sensor']} outside the {w}x{h} sensor, "
+            f"{report['bad_time']} with a negative or non-finite time, "
+            f"{report['out_of_order']} out of time order. Fix the events, or set "
+            'encoding.on_out_of_range = "drop" to drop them (the counts are reported)'
+        )
+
+    # ---- the transform ------------------------------------------------------------------
     def encode(
         self,
         samples: Sequence[np.ndarray],
@@ -150,15 +268,31 @@ class EventEncoding:
         progress: bool = False,
     ) -> SpikeBatch:
         """Encode a list of event arrays into one ``SpikeBatch`` (one sample per array)."""
+        return self.encode_with_report(samples, labels=labels, progress=progress)[0]
+
+    def encode_with_report(
+        self,
+        samples: Sequence[np.ndarray],
+        *,
+        labels: Sequence[int] | np.ndarray | None = None,
+        progress: bool = False,
+    ) -> tuple[SpikeBatch, dict[str, int]]:
+        """``encode``, and the counts of ``check_events`` (out of range, dropped, cropped)."""
         samples = list(samples)
         if not samples:
             raise ValueError("encode() needs at least one sample")
+        samples, report = self.check_events(samples)
         spatial = [self.spatial(ev) for ev in tqdm(samples, desc="encode", disable=not progress)]
         if self.n_steps is None and self.duration is None:
             t_max = max((float(ev["t"].max()) for ev in spatial if len(ev)), default=0.0)
         else:
             t_max = 0.0
-        n_steps = self.steps_for(t_max)
+        return self._batch(spatial, self.steps_for(t_max), labels), report
+
+    def _batch(
+        self, spatial: list[np.ndarray], n_steps: int, labels: Sequence[int] | np.ndarray | None
+    ) -> SpikeBatch:
+        """Bin the (spatially transformed) samples into ``n_steps`` steps."""
         keys, vals, per = [], [], []
         n_ch = self.n_channels
         for ev in spatial:

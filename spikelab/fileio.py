@@ -5,7 +5,8 @@
 * ``atomic_path``: a temporary sibling to write before ``os.replace``.
 * ``write_bytes_atomic`` / ``write_text_atomic`` / ``write_json_atomic``: a whole file or
   nothing.
-* ``atomic_folder``: a folder filled under a temporary name, renamed into place at the end.
+* ``atomic_folder``: a folder filled under a temporary name, renamed into place at the end;
+  ``clean_stale``: the temporary folders a killed writer left, removed on the next write.
 
 What lands in place has the modes ``open`` and ``mkdir`` give under the current umask
 (0o644 and 0o755 under 0o022), not the private modes of ``tempfile`` (0o600, 0o700), so
@@ -103,22 +104,150 @@ def write_json_atomic(path: str | Path, value: Any, *, indent: int = 2) -> Path:
     return write_text_atomic(path, json.dumps(json_safe(value), indent=indent) + "\n")
 
 
-@contextmanager
-def atomic_folder(out: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder to fill; on success it replaces ``out`` by renames,
-    so ``out`` is never half-written. On an exception the temporary folder is removed."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+WRITING = ".spikelab-writing.json"  # first file of every temporary folder: who writes it
+
+
+def temporary_names(name: str) -> tuple[str, str]:
+    """The prefixes of ``atomic_folder``'s temporary folders for a folder called ``name``."""
+    return f".{name}.tmp-", f".{name}.old-"
+
+
+def _stamp(folder: Path) -> None:
+    """Mark a temporary folder as ours and alive: process id, host, time."""
+    import socket
+    import time
+
+    stamp = {"pid": os.getpid(), "host": socket.gethostname(), "created": time.time()}
+    (folder / WRITING).write_text(json.dumps(stamp))
+
+
+def _gone(pid: int) -> bool:
+    """No process ``pid`` runs on this host (ours excepted: never gone)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def _is_stale(folder: Path, min_age_s: float) -> bool:
+    """A temporary folder of ours whose writer is gone: stamped by a process of this host
+    that no longer runs; unstamped (killed between creating and stamping it): empty, and
+    its process (named in the folder's name) gone or the folder older than ``min_age_s``."""
+    import socket
+    import time
+
+    stamp = folder / WRITING
+    if not stamp.is_file():
+        if any(folder.iterdir()):
+            return False
+        pid = folder.name.rpartition("-")[0].rpartition("-")[2]
+        old = time.time() - folder.stat().st_mtime > min_age_s
+        return old or (pid.isdigit() and _gone(int(pid)))
+    try:
+        info = json.loads(stamp.read_text())
+        pid, host = int(info["pid"]), str(info["host"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return host == socket.gethostname() and _gone(pid)
+
+
+def clean_stale(out: str | Path, *, min_age_s: float = 60.0) -> list[Path]:
+    """Remove ``atomic_folder``'s temporary folders for ``out`` that a killed process left
+    (beside ``out`` and, for a folder written in place, inside it); a previous folder left
+    aside by an interrupted replacement goes back into place when ``out`` is missing.
+    Only folders of the exact naming pattern that are stamped by a dead process of this
+    host (or are empty and old) are touched. Returns the folders removed."""
+    out = Path(os.path.abspath(out))
+    removed = []
+    for where in (out.parent, out):
+        if not where.is_dir():
+            continue
+        for entry in sorted(where.iterdir()):
+            if not (entry.name.startswith(temporary_names(out.name)) and entry.is_dir()):
+                continue
+            if entry.is_symlink() or not _is_stale(entry, min_age_s):
+                continue
+            aside = entry / out.name
+            if entry.name.startswith(temporary_names(out.name)[1]) and aside.is_dir():
+                if not out.exists():
+                    os.replace(aside, out)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _new_temporary(where: Path, prefix: str) -> Path:
+    """A stamped temporary folder ``PREFIX<pid>-<random>`` in ``where``."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=where))
     tmp.chmod(default_folder_mode())
+    _stamp(tmp)
+    return tmp
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(
+            f"{out} exists and is not a folder; refusing to replace it, choose another path"
+        )
+    cwd = Path.cwd().resolve()
+    if (
+        out.exists()
+        and any(out.iterdir())
+        and (cwd == out.resolve() or out.resolve() in cwd.parents)
+    ):
+        raise ValueError(
+            f"{out} is (or contains) the current folder and is not empty; cannot replace it "
+            "while working in it: run from its parent or choose another output folder"
+        )
+
+
+def _move_in(tmp: Path, out: Path) -> None:
+    """An empty existing folder receives the entries of ``tmp`` (kept in place: it may be
+    the current folder or a mount point)."""
+    for entry in sorted(tmp.iterdir()):
+        if entry.name != WRITING:
+            os.replace(entry, out / entry.name)
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = _new_temporary(out.parent, temporary_names(out.name)[1])
+    os.replace(out, old / out.name)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_folder(out: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder to fill; on success it replaces ``out`` by renames, so
+    ``out`` is never half-written. On an exception the temporary folder is removed.
+
+    ``out`` is made absolute first (``"."`` works). An existing empty folder is filled in
+    place (its entries are moved in; the folder itself is never renamed); a regular file
+    at ``out`` is refused. Temporary folders (``.NAME.tmp-*``, ``.NAME.old-*``) carry a
+    stamp naming their process, so the next write cleans those a killed run left
+    (``clean_stale``). What is allowed to be replaced is the caller's decision
+    (``spikelab.results.check_output``)."""
+    out = Path(os.path.abspath(out))
+    _check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(out)
+    in_place = out.is_dir() and not any(out.iterdir())
+    tmp = _new_temporary(out if in_place else out.parent, temporary_names(out.name)[0])
     try:
         yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
+        if in_place:
+            _move_in(tmp, out)
         else:
-            os.replace(tmp, out)
+            _replace(tmp, out)
+            (out / WRITING).unlink(missing_ok=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -27,7 +27,8 @@ from .neurons import Izhikevich, NeuronModel
 
 if TYPE_CHECKING:
     from .backends.base import Simulation
-    from .spikes import RecordSpec
+    from .probe import ProbeReport
+    from .spikes import RecordSpec, SpikeBatch
 
 
 def normalise_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,6 +65,11 @@ class Population:
     size: int
     model: NeuronModel
     positions: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        from .describe import population_repr
+
+        return population_repr(self)
 
     def __post_init__(self) -> None:
         _check_name("population", self.name)
@@ -120,6 +126,56 @@ class InputPort:
             object.__setattr__(self, "shape", shape)
 
 
+#: The longest delay (steps) a projection may have: a simulation keeps a ring buffer of
+#: max_delay + 1 steps per neuron, so a larger one is a damaged file or a unit mistake.
+MAX_DELAY_STEPS = 10**6
+
+
+def _check_csr(label: str, w: sp.csr_matrix) -> None:
+    """CSR structure a kernel can trust: indptr from 0 to nnz, non-decreasing; every column
+    index within [0, n_target). (scipy checks none of this on construction.)"""
+    indptr, indices = np.asarray(w.indptr), np.asarray(w.indices)
+    n_rows, n_cols = w.shape
+    if len(indptr) != n_rows + 1 or indptr[0] != 0 or indptr[-1] != len(indices):
+        raise ValueError(
+            f"projection {label!r}: damaged CSR weights: indptr must have {n_rows + 1} entries "
+            f"from 0 to nnz={len(indices)}, got {len(indptr)} from {indptr[0]} to {indptr[-1]}; "
+            "rebuild the weights with scipy.sparse.csr_matrix"
+        )
+    if np.any(np.diff(indptr) < 0):
+        raise ValueError(
+            f"projection {label!r}: damaged CSR weights: indptr decreases at row "
+            f"{int(np.argmax(np.diff(indptr) < 0))}; it must be non-decreasing"
+        )
+    bad = (indices < 0) | (indices >= n_cols)
+    if np.any(bad):
+        raise ValueError(
+            f"projection {label!r}: {int(bad.sum())} column indices outside [0, {n_cols}) "
+            f"(the target's size), e.g. {int(indices[bad][0])}; fix or rebuild the weights"
+        )
+
+
+def _checked_delays(label: str, delays: Any) -> np.ndarray:
+    """Delays as an array of whole, finite steps within [0, MAX_DELAY_STEPS]."""
+    d = np.asarray(delays)
+    if d.dtype.kind not in "iuf":
+        raise TypeError(
+            f"projection {label!r}: delays must be numbers of steps, got dtype {d.dtype}"
+        )
+    if d.size and not np.all(np.isfinite(d)):
+        raise ValueError(f"projection {label!r}: delays must be finite whole steps")
+    if d.size and not np.all(np.equal(np.mod(d, 1), 0)):
+        raise ValueError(f"projection {label!r}: delays are whole steps, got {d.ravel()[:5]}")
+    if d.size and d.min() < 0:
+        raise ValueError(f"projection {label!r}: delays must be >= 0, got {d.min():g}")
+    if d.size and d.max() > MAX_DELAY_STEPS:
+        raise ValueError(
+            f"projection {label!r}: delays must be at most {MAX_DELAY_STEPS} steps, got "
+            f"{d.max():g}; a delay is a number of steps of dt, not ms"
+        )
+    return d
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Projection:
     """Synapses from ``source`` (a population or input port) to ``target`` (a population).
@@ -143,16 +199,15 @@ class Projection:
         w = sp.csr_matrix(w, dtype=np.float64, copy=True)
         if w.ndim != 2:
             raise ValueError(f"projection {label!r}: weights must be 2-D, got {w.ndim}-D")
+        _check_csr(label, w)
         if not np.all(np.isfinite(w.data)):
             raise ValueError(
                 f"projection {label!r}: weights contain NaN or inf; replace them with finite values"
             )
-        delays = np.asarray(self.delays)
+        delays = _checked_delays(label, self.delays)
         if delays.ndim == 0:
             w.sum_duplicates()
             w.sort_indices()
-            if float(delays) != int(delays):
-                raise ValueError(f"projection {label!r}: delays are whole steps, got {delays}")
             object.__setattr__(self, "delays", int(delays))
         else:
             if delays.shape != (w.nnz,):
@@ -165,8 +220,6 @@ class Projection:
                     f"projection {label!r}: with per-synapse delays, give weights in canonical "
                     "CSR form (sorted indices, no duplicates) so delays align with weights.data"
                 )
-            if not np.all(np.equal(np.mod(delays, 1), 0)):
-                raise ValueError(f"projection {label!r}: delays are whole steps")
             d = delays.astype(np.int32)
             d.setflags(write=False)
             object.__setattr__(self, "delays", d)
@@ -190,6 +243,11 @@ class Projection:
         if np.ndim(self.delays) == 0:
             return np.full(self.weights.nnz, self.delays, dtype=np.int32)
         return np.asarray(self.delays, dtype=np.int32)
+
+    def __repr__(self) -> str:
+        from .describe import projection_repr
+
+        return projection_repr(self)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -379,6 +437,28 @@ class Network:
         return networks_equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    # ---- reading and probing ------------------------------------------------------------
+    def __repr__(self) -> str:
+        from .describe import network_repr
+
+        return network_repr(self)
+
+    def summary(self) -> str:
+        """A table (str) of the populations (size, model, parameter ranges), inputs,
+        projections (synapses, fan-in/fan-out mean/max, delays, weights) and memory."""
+        from .describe import network_summary
+
+        return network_summary(self)
+
+    def probe(self, batch: SpikeBatch, backend: str = "numba", **options: Any) -> ProbeReport:
+        """Simulate the first few samples of ``batch`` (``samples=8``) on ``backend`` and
+        report rates, silent and saturated fractions and synchrony per population, with a
+        warning when the reservoir is nearly silent or saturated (``spikelab.probe``;
+        ``report.save(folder)`` writes the text, JSON and raster)."""
+        from .probe import probe_network
+
+        return probe_network(self, batch, backend, **options)
 
     def with_projections(self, projections: Iterable[Projection]) -> Network:
         return Network(

@@ -98,18 +98,30 @@ def load_network(path: str | Path, build: Callable[[dict[str, Any]], T]) -> T:
         raise ValueError(f"{path} is not an HDF5 file ({e})") from None
     with f:
         try:
-            return build(_read_parts(f, path))
-        except (KeyError, TypeError, json.JSONDecodeError) as e:
+            parts = _read_parts(f, path)
+        except (KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(
                 f"{path} is a damaged spikelab network file ({type(e).__name__}: {e}); "
                 "re-save it with Network.save"
             ) from None
+    try:
+        return build(parts)
+    except (ValueError, TypeError) as e:  # the network's own validation: name the file
+        raise ValueError(f"{path}: invalid network ({e}); re-save it with Network.save") from None
 
 
 def _check_version(f: h5py.File, path: Path) -> int:
     if f.attrs.get("format") != FORMAT:
         raise ValueError(f"{path} is not a spikelab network file (no format={FORMAT!r})")
-    version = int(f.attrs.get("format_version", -1))
+    raw = f.attrs.get("format_version", -1)
+    if isinstance(raw, np.generic):
+        raw = raw.item()
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError(
+            f"{path}: format_version must be an integer, got {raw!r}; this spikelab reads "
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}. Re-save it with Network.save"
+        )
+    version = raw
     if version not in READABLE_VERSIONS:
         raise ValueError(
             f"{path} has network format version {version}; this spikelab reads versions "
@@ -123,13 +135,42 @@ def _groups(f: h5py.File, name: str) -> list[h5py.Group]:
     return [f[name][k] for k in sorted(f[name], key=int)]
 
 
+def _numeric(h: h5py.Group, name: str, kinds: str = "iuf", max_ndim: int = 1) -> np.ndarray:
+    """Dataset ``name`` of group ``h`` as an array, or ValueError naming the file, the group
+    and the field when it is missing, not 0-d/1-d, or not numeric (e.g. bytes, strings)."""
+    if name not in h or not isinstance(h[name], h5py.Dataset):
+        raise ValueError(f"{h.file.filename}: {h.name} has no dataset {name!r}")
+    ds = h[name]
+    if ds.dtype.kind not in kinds or ds.ndim > max_ndim:
+        want = "integers" if kinds == "iu" else "numbers"
+        raise ValueError(
+            f"{h.file.filename}: {h.name}/{name} must hold {want} (at most {max_ndim}-D), "
+            f"got dtype {ds.dtype} with shape {ds.shape}; re-save the network with Network.save"
+        )
+    return ds[()]
+
+
+def _int_attr(h: h5py.Group, name: str) -> int:
+    v = h.attrs[name]
+    v = v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(
+            f"{h.file.filename}: {h.name} attribute {name!r} must be an integer, got {v!r}"
+        )
+    return v
+
+
 def _read_population(h: h5py.Group) -> dict[str, Any]:
-    params = {n: _read(h[n]) for n in h if n != "positions"}
+    params = {}
+    for n in h:
+        if n != "positions":
+            v = _numeric(h, n)
+            params[n] = v.item() if np.ndim(v) == 0 else v
     return {
         "name": str(h.attrs["name"]),
-        "size": int(h.attrs["size"]),
+        "size": _int_attr(h, "size"),
         "model": model_from_dict(str(h.attrs["type"]), params),
-        "positions": h["positions"][()] if "positions" in h else None,
+        "positions": _numeric(h, "positions", max_ndim=2) if "positions" in h else None,
     }
 
 
@@ -137,21 +178,53 @@ def _read_input(h: h5py.Group) -> dict[str, Any]:
     shape = json.loads(h.attrs["shape"])
     return {
         "name": str(h.attrs["name"]),
-        "size": int(h.attrs["size"]),
+        "size": _int_attr(h, "size"),
         "shape": None if shape is None else tuple(shape),
     }
 
 
-def _read_projection(h: h5py.Group) -> dict[str, Any]:
-    w = sp.csr_matrix(
-        (h["data"][()], h["indices"][()], h["indptr"][()]),
-        shape=tuple(int(s) for s in h.attrs["shape"]),
+def _read_csr(h: h5py.Group) -> sp.csr_matrix:
+    """The weights of a projection group, their CSR arrays checked before scipy sees them
+    (index bounds and monotonic indptr are ``Projection``'s checks)."""
+    data, indices, indptr = (
+        _numeric(h, "data"),
+        _numeric(h, "indices", "iu"),
+        _numeric(h, "indptr", "iu"),
     )
+    shape = np.asarray(h.attrs["shape"])
+    where = f"{h.file.filename}: {h.name}"
+    if shape.shape != (2,) or shape.dtype.kind not in "iu" or shape.min() < 0:
+        raise ValueError(f"{where}: shape must be two sizes >= 0, got {shape.tolist()}")
+    n_rows = int(shape[0])
+    if data.ndim != 1 or indices.shape != data.shape or indptr.shape != (n_rows + 1,):
+        raise ValueError(
+            f"{where}: damaged CSR weights: need data and indices of one length and "
+            f"{n_rows + 1} indptr entries, got {data.shape}, {indices.shape}, {indptr.shape}"
+        )
+    if indptr[0] != 0 or indptr[-1] != len(indices):
+        raise ValueError(
+            f"{where}: damaged CSR weights: indptr must run from 0 to nnz={len(indices)}, "
+            f"got {int(indptr[0])} to {int(indptr[-1])}"
+        )
+    return sp.csr_matrix(
+        (data, _as_int64(indices, where), _as_int64(indptr, where)),
+        shape=(n_rows, int(shape[1])),
+    )
+
+
+def _as_int64(a: np.ndarray, where: str) -> np.ndarray:
+    if a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{where}: damaged CSR weights: index {a.max()} out of range")
+    return a.astype(np.int64)
+
+
+def _read_projection(h: h5py.Group) -> dict[str, Any]:
+    delays = _numeric(h, "delays")
     return {
         "source": str(h.attrs["source"]),
         "target": str(h.attrs["target"]),
-        "weights": w,
-        "delays": _read(h["delays"]),
+        "weights": _read_csr(h),
+        "delays": delays.item() if np.ndim(delays) == 0 else delays,
         "name": str(h.attrs["name"]),
     }
 
@@ -167,11 +240,6 @@ def _read_parts(f: h5py.File, path: Path) -> dict[str, Any]:
         "metadata": meta,
         "dt": None if dt is None else float(dt),
     }
-
-
-def _read(ds: h5py.Dataset) -> np.ndarray | float | int:
-    v = ds[()]
-    return v.item() if np.ndim(v) == 0 else v
 
 
 def networks_equal(a: Network, b: Network) -> bool:

@@ -5,18 +5,28 @@
                 states.h5      reservoir states (bin counts) and labels, train and test;
                                the fitted FEAST model under features/ when used
                 network.h5     the reservoir (Network.load reads it)
+                readout.h5     the trained readout (spikelab.readout.load_readout)
                 confusion.png  test confusion matrix
                 raster.png     spike raster of the first test sample
                 readout_curve.png  learning curve of a readout learned online (kind online)
 
+                .spikelab-results.json  the marker: format, version, time, the run's name
+
 Everything is written into a temporary sibling folder that is renamed into place at the
 end, so an interrupted run never leaves a half-written results folder.
+
+What is never overwritten (``check_output``, called before any data is loaded and again
+before writing): a regular file, a non-empty folder without the marker (a user's folder),
+the run's input data folders (and any folder inside or around them); an earlier results
+folder is replaced only with ``output.overwrite`` (``--overwrite``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +40,134 @@ if TYPE_CHECKING:
     from .config import ClassifyConfig
 
 FORMAT_VERSION = 1
+MARKER = ".spikelab-results.json"  # in every results folder: what makes it ours
+MARKER_FORMAT = "spikelab.results-folder"
+#: what results folders written before the marker existed held (recognised as ours)
+LEGACY_NAMES = frozenset(
+    {"config.toml", "metrics.json", "states.h5", "network.h5", "confusion.png", "raster.png"}
+    | {"readout_curve.png", "retrieval.png", "epoch_trace.png", "features.h5", "networks"}
+)
+
+
+class OutputError(ValueError):
+    """An output path spikelab refuses to write: it would replace something not its own."""
+
+
+def write_marker(folder: Path, *, name: str, task: str) -> Path:
+    """The marker file of a results folder (written first into the temporary folder)."""
+    from . import __version__
+
+    marker = {
+        "format": MARKER_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "spikelab_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "name": name,
+        "task": task,
+    }
+    path = folder / MARKER
+    path.write_text(json.dumps(marker, indent=2) + "\n")
+    return path
+
+
+def read_marker(folder: Path) -> dict[str, Any] | None:
+    """The marker of a results folder, or None when ``folder`` has no valid one."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(marker, dict) and marker.get("format") == MARKER_FORMAT
+    return marker if ok else None
+
+
+def is_results_folder(folder: Path) -> bool:
+    """A folder spikelab wrote: it has the marker, or (written before the marker existed)
+    holds config.toml and metrics.json and nothing but the files of a results folder."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    if read_marker(folder) is not None:
+        return True
+    names = {p.name for p in folder.iterdir()}
+    return {"config.toml", "metrics.json"} <= names <= LEGACY_NAMES
+
+
+def _overlap(out: Path, root: Path) -> str | None:
+    if out == root:
+        return "is"
+    if root in out.parents:
+        return "is inside"
+    if out in root.parents:
+        return "contains"
+    return None
+
+
+def check_inputs(out: Path, inputs: Mapping[str, str | os.PathLike[str]]) -> None:
+    """Refuse an output folder equal to, inside or containing an input data folder."""
+    for key, root in inputs.items():
+        how = _overlap(out, Path(root).resolve())
+        if how:
+            raise OutputError(
+                f"output.dir {str(out)!r} {how} the input data folder {str(root)!r} ({key}); "
+                "the results would replace or mix with the data: choose an output folder "
+                "outside it (e.g. --output results/NAME)"
+            )
+
+
+def check_existing(out: Path, overwrite: bool) -> None:
+    """Refuse a file, a user's folder, and an earlier results folder without overwrite."""
+    if out.is_symlink():
+        raise OutputError(
+            f"output.dir {str(out)!r} is a symbolic link; spikelab does not replace links: "
+            "choose a real folder"
+        )
+    if out.exists() and not out.is_dir():
+        raise OutputError(
+            f"output.dir {str(out)!r} is an existing file, not a results folder; spikelab never "
+            "replaces it: choose a new folder (e.g. --output results/NAME)"
+        )
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not is_results_folder(out):
+        raise OutputError(
+            f"output.dir {str(out)!r} is a non-empty folder that spikelab did not write (no "
+            f"{MARKER}); spikelab never replaces it: choose a new or empty folder"
+        )
+    if not overwrite:
+        when = (read_marker(out) or {}).get("created", "earlier")
+        raise OutputError(
+            f"output.dir {str(out)!r} holds the results of an earlier run ({when}); pass "
+            "--overwrite (output.overwrite = true) to replace them, or choose another folder"
+        )
+
+
+def check_output(
+    out: str | os.PathLike[str],
+    *,
+    inputs: Mapping[str, str | os.PathLike[str]] | Iterable[Any] = (),
+    overwrite: bool = False,
+) -> Path:
+    """The absolute output folder of a run, once it is safe to write: not an input data
+    folder (``inputs``: config key -> folder), not a file, not a user's folder, an earlier
+    results folder only with ``overwrite``. Stale temporaries of ours are cleaned first.
+    Raises ``OutputError`` naming the path, what it is and what to do."""
+    from .fileio import clean_stale
+
+    if not isinstance(inputs, Mapping):
+        inputs = {f"input {i}": root for i, root in enumerate(inputs)}
+    path = Path(os.path.abspath(os.fspath(out)))
+    check_inputs(path.resolve(), inputs)
+    if path.parent.is_dir():
+        clean_stale(path)
+    check_existing(path, bool(overwrite))
+    return path
 
 
 def write_config_and_metrics(folder: Path, cfg: Mapping[str, Any], metrics: dict[str, Any]) -> None:
-    """``config.toml`` (the resolved config, plain values) and ``metrics.json`` of a folder."""
+    """``config.toml`` (the resolved config, plain values; without ``output.overwrite``,
+    a choice of that invocation, not of the experiment) and ``metrics.json`` of a folder."""
+    cfg = dict(cfg)
+    if isinstance(cfg.get("output"), Mapping):
+        cfg["output"] = {k: v for k, v in cfg["output"].items() if k != "overwrite"}
     (folder / "config.toml").write_text(to_toml(cfg))
     (folder / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2) + "\n")
 
@@ -54,12 +188,17 @@ def write_results(
     y_test: np.ndarray,
     pred: np.ndarray,
     features: Any = None,
+    readout: Any = None,
 ) -> Path:
-    """Write the folder ``cfg.output.dir``; replaces an existing one only at the end."""
+    """Write the folder ``cfg.output.dir``; replaces an existing one only at the end.
+    ``readout``: the fitted readout, saved as ``readout.h5`` (``spikelab.readout.io``)."""
     from .plots import plot_confusion, plot_learning_curve, plot_raster
 
-    out = Path(cfg.output.dir)
+    out = check_output(
+        cfg.output.dir, inputs={"dataset.root": cfg.dataset.root}, overwrite=cfg.output.overwrite
+    )  # again: the folder may have changed while the run ran
     with atomic_folder(out) as tmp:
+        write_marker(tmp, name=cfg.name, task=cfg.task)
         write_config_and_metrics(tmp, cfg.to_dict(), metrics)
         with h5py.File(tmp / "states.h5", "w") as f:
             mark_format(f, "spikelab.results")
@@ -71,6 +210,10 @@ def write_results(
 
                 save_feast(features, f.create_group("features"))
         net.save(tmp / "network.h5")
+        if readout is not None:
+            from .readout.io import save_readout
+
+            save_readout(readout, tmp / "readout.h5")
         if cfg.output.plots:
             plot_confusion(y_test, pred, tmp / "confusion.png", title=cfg.name)
             if raster is not None:

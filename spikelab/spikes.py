@@ -12,6 +12,8 @@ analogue amplitude), sorted by step. ``SpikeTrains`` is the same layout for outp
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,48 @@ def _frozen(a: np.ndarray, dtype: type) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=dtype)
     a.setflags(write=False)
     return a
+
+
+INT32_MAX = int(np.iinfo(np.int32).max)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _whole(name: str, value: Any, low: int) -> int:
+    """A count (``n_steps``, ``n_channels``) as an int in [low, 2**31 - 1]: no truncation of
+    a fraction, no booleans, no wrap at int32."""
+    ok = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer()
+    )
+    if isinstance(value, bool | np.bool_) or not ok:
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if int(value) < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    if int(value) > INT32_MAX:
+        raise ValueError(f"{name} must be at most {INT32_MAX} (int32), got {value!r}")
+    return int(value)
+
+
+def _int_events(name: str, a: Any) -> np.ndarray:
+    """Event indices (steps, channels) as int64, refusing fractions, NaN and non-numbers
+    (the int32 cast later would truncate or wrap them)."""
+    arr = np.asarray(a)
+    if arr.size == 0:
+        return arr.astype(np.int64).reshape(-1)
+    if arr.dtype.kind not in "iuf" or arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D array of whole numbers, got {arr.dtype} {arr.shape}"
+        )
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.floor(arr))
+        if bad.any():
+            raise ValueError(
+                f"{name} must be whole numbers: {int(bad.sum())} are not, e.g. {float(arr[bad][0])}"
+            )
+        if np.abs(arr).max() > 2**62:
+            raise ValueError(f"{name} out of range, e.g. {np.abs(arr).max():g}")
+    elif arr.dtype.kind == "u" and arr.max() > 2**62:
+        raise ValueError(f"{name} out of range, e.g. {arr.max()}")
+    return arr.astype(np.int64)
 
 
 def _sort_by_sample_step(offsets: np.ndarray, steps: np.ndarray, *cols: np.ndarray) -> tuple:
@@ -77,16 +121,14 @@ class SpikeBatch:
 
     def _check_sizes(self) -> None:
         """Validate n_steps, n_channels and dt (ms)."""
-        if int(self.n_steps) < 1:
-            raise ValueError(f"n_steps must be >= 1, got {self.n_steps}")
-        if int(self.n_channels) < 0:
-            raise ValueError(f"n_channels must be >= 0, got {self.n_channels}")
+        object.__setattr__(self, "n_steps", _whole("n_steps", self.n_steps, 1))
+        object.__setattr__(self, "n_channels", _whole("n_channels", self.n_channels, 0))
         if not self.dt > 0:
             raise ValueError(f"dt must be > 0 ms, got {self.dt}")
 
     def _checked_events(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Validate ``offsets`` and the event arrays; returns (steps, channels, values)."""
-        steps = np.asarray(self.steps)
+        steps = _int_events("steps", self.steps)
         n = len(steps)
         if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != n:
             raise ValueError(
@@ -103,18 +145,31 @@ class SpikeBatch:
             raise ValueError(
                 f"steps must lie in [0, {self.n_steps}), got range [{steps.min()}, {steps.max()}]"
             )
-        ch = np.asarray(self.channels)
+        ch = _int_events("channels", self.channels)
         if n and (ch.min() < 0 or ch.max() >= self.n_channels):
             raise ValueError(
                 f"channels must lie in [0, {self.n_channels}), got range [{ch.min()}, {ch.max()}]"
             )
         vals = np.asarray(self.values)
+        if vals.dtype.kind not in "biuf":
+            raise ValueError(f"values must be numbers, got dtype {vals.dtype}")
         if n and not np.all(np.isfinite(vals)):
             raise ValueError("values must be finite; found NaN or inf")
+        if n and np.abs(vals).max() > FLOAT32_MAX:
+            raise ValueError(
+                f"values must fit float32 (|v| <= {FLOAT32_MAX:.4g}), got {np.abs(vals).max():g}"
+            )
         return steps, ch, vals
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+    def __repr__(self) -> str:
+        labels = "" if self.labels is None else ", labels"
+        return (
+            f"SpikeBatch({len(self)} samples x {self.n_steps} steps x {self.n_channels} "
+            f"channels, dt={self.dt:g} ms, {self.n_events} events{labels})"
+        )
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -258,6 +313,12 @@ class SpikeTrains:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def __repr__(self) -> str:
+        return (
+            f"SpikeTrains({len(self)} samples x {self.n_steps} steps x {self.n_neurons} "
+            f"neurons, {len(self.steps)} spikes)"
+        )
+
     def sample(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.offsets[i], self.offsets[i + 1]
         return self.steps[lo:hi], self.neurons[lo:hi]
@@ -338,6 +399,24 @@ class Recording:
 
     def __len__(self) -> int:
         return self.counts.shape[0]
+
+    def __repr__(self) -> str:
+        b, bins, n = self.counts.shape
+        pops = ", ".join(f"{p} {stop - start}" for p, start, stop in self.populations[:4])
+        more = f", +{len(self.populations) - 4} more" if len(self.populations) > 4 else ""
+        parts = [
+            f"{b} samples x {self.n_steps} steps (dt={self.dt:g} ms)",
+            f"{n} neurons ({pops}{more})",
+            f"{bins} bins of {self.bin_steps} steps",
+            f"{int(self.counts.sum())} spikes",
+        ]
+        if self.raster is not None:
+            parts.append("raster")
+        if self.voltage is not None:
+            parts.append(f"voltage of {len(self.voltage_neurons)} neurons")
+        if self.extras:
+            parts.append(f"extras: {', '.join(sorted(self.extras)[:6])}")
+        return f"Recording({', '.join(parts)}, {self.wall_time_s:.3g} s)"
 
     def population(self, name: str) -> slice:
         for pname, start, stop in self.populations:

@@ -67,3 +67,23 @@ def dense_recording(
         wall_time_s=wall,
         extras=extras or {},
     )
+
+
+def simulation_repr(sim: object, flat: object, **options: object) -> str:
+    """A compiled simulation in one line: its class, sizes, dt, what it records and the
+    ``options`` given (never an array). ``flat`` is the ``FlatNetwork`` it runs (or any
+    object with ``n_neurons``, ``n_inputs``, ``dt`` and ``inputs``/``recurrent`` CSRs or
+    ``in_rowlen``/``rc_rowlen`` synapse counts, as the Lava plan has)."""
+    if hasattr(flat, "recurrent"):
+        n_syn = flat.inputs.nnz + flat.recurrent.nnz
+    else:
+        n_syn = int(np.sum(flat.in_rowlen)) + int(np.sum(flat.rc_rowlen))
+    rec = sim.record
+    what = "one bin" if rec.bin_steps is None else f"bins of {rec.bin_steps} steps"
+    what += ", raster" if rec.raster else ""
+    what += f", voltage of {len(rec.voltage)} neurons" if rec.voltage else ""
+    opts = "".join(f", {k}={v!r}" for k, v in options.items())
+    return (
+        f"{type(sim).__name__}({flat.n_neurons} neurons, {flat.n_inputs} inputs, {n_syn} "
+        f"synapses, dt={flat.dt:g} ms, records {what}{opts})"
+    )

@@ -21,7 +21,15 @@ def load_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no config file at {path}")
-    return loads_config(path.read_bytes().decode("utf-8"), str(path))
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.toml"))[:5]
+        hint = f" (it holds {', '.join(found)})" if found else ""
+        raise ValueError(f"{path} is a folder, not a config file{hint}; give a TOML file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not a UTF-8 text file (TOML): {e}") from None
+    return loads_config(text, str(path))
 
 
 def packaged_config(name: str) -> dict[str, Any]:

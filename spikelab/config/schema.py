@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
+import numbers
 import os
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, TypeVar
@@ -74,6 +78,90 @@ def plain(value: Any) -> Any:
     return value
 
 
+# ---- value types: exact, from the annotations ---------------------------------------------
+def type_hints(target: Any) -> dict[str, Any]:
+    """The resolved annotations of a dataclass or callable ({} when they cannot be read)."""
+    try:
+        return typing.get_type_hints(target)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation is simply not checked
+        return {}
+
+
+def _union_args(hint: Any) -> tuple[Any, ...] | None:
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return typing.get_args(hint)
+    return None
+
+
+def checked(key: str, value: Any, hint: Any) -> Any:
+    """``value`` checked against the annotation ``hint`` (int, float, bool, str, their
+    ``| None`` and tuples of them); anything else is passed on as is. An int takes a float
+    only when it is whole (64.0 -> 64, 64.7 is an error), never a boolean; a float must be a
+    finite number; ``key`` (e.g. ``reservoir.n_neurons``) names the value in the error."""
+    args = _union_args(hint)
+    if args is not None:
+        if value is None and type(None) in args:
+            return None
+        rest = [a for a in args if a is not type(None)]
+        return checked(key, value, rest[0]) if len(rest) == 1 else value
+    if hint is int:
+        return _as_int(key, value)
+    if hint is float:
+        return _as_float(key, value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if hint is str and not isinstance(value, str | os.PathLike):
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    if typing.get_origin(hint) is tuple:
+        return _as_tuple(key, value, typing.get_args(hint))
+    return value
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if math.isfinite(value) and float(value).is_integer():
+            return int(value)
+    raise ConfigError(f"{key} must be an integer, got {value!r}")
+
+
+def _as_float(key: str, value: Any) -> float | int:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
+        return value
+    raise ConfigError(f"{key} must be a number, got {value!r}")
+
+
+def _as_tuple(key: str, value: Any, args: tuple[Any, ...]) -> Any:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{key} must be a list, got {value!r}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        args = (args[0],) * len(value)
+    if not args or len(args) != len(value):
+        return value  # the section (or its target) checks the length
+    items = [checked(f"{key}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args, strict=True))]
+    return tuple(items) if isinstance(value, tuple) else items
+
+
+def at_least(key: str, value: Any, low: float) -> None:
+    """ConfigError unless the number ``value`` is >= ``low`` (a range check of a section)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value < low:
+        raise ConfigError(f"{key} must be >= {low}, got {value!r}")
+
+
+def positive_numbers(key: str, value: Any) -> None:
+    """ConfigError unless ``value`` is a finite number > 0 or a non-empty list of them."""
+    items = value if isinstance(value, list | tuple) else [value]
+    ok = bool(items) and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+        for v in items
+    )
+    if not ok:
+        raise ConfigError(f"{key} must be a number > 0 or a non-empty list of them, got {value!r}")
+
+
 # ---- sections ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Section:
@@ -118,7 +206,7 @@ class Section:
             return cls.NESTED[key].from_dict(value, base=getattr(base, key), where=inner)
         if key in cls.FREE:
             return table(value, inner)
-        return value
+        return checked(inner, value, type_hints(cls).get(key))
 
     @classmethod
     def coerce(cls: type[S], value: S | Mapping[str, Any] | None) -> S:
@@ -162,6 +250,11 @@ class ChoiceSection(Section):
         raise NotImplementedError
 
     @classmethod
+    def option_types(cls, choice: Any) -> dict[str, Any]:
+        """The annotations of the options of ``choice`` (checked like fields); {}: none."""
+        return {}
+
+    @classmethod
     def tolerated(cls, choice: Any) -> set[str]:
         """Keys accepted beside the options (which the target then ignores with a warning)."""
         return set()
@@ -180,8 +273,11 @@ class ChoiceSection(Section):
             note = f" ({cls.CHOICE} {choice!r})"
             check_keys(raw, fixed + opts, where, note, cls.tolerated(choice))
         start = base if choice == base.choice else cls.preset(choice)
-        params = {**start.params, **{k: v for k, v in raw.items() if k not in fixed}}
-        return replace(start, **{k: raw[k] for k in fixed if k in raw}, params=params)
+        hints = cls.option_types(choice) if opts is not None else {}
+        given = {k: checked(f"{where}.{k}", v, hints.get(k)) for k, v in raw.items()}
+        params = {**start.params, **{k: v for k, v in given.items() if k not in fixed}}
+        values = {k: cls.field_value(k, raw[k], base, where) for k in fixed if k in raw}
+        return replace(start, **values, params=params)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()

@@ -9,15 +9,19 @@ import os
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
-from ..encoding import EventEncoding
+from ..encoding import EventEncoding, check_time_options
+from .limits import check_reservoir_size
 from .schema import (
     ChoiceSection,
     ConfigError,
     Section,
     TaskConfig,
+    at_least,
     closest,
+    positive_numbers,
     signature_options,
     takes_any_keyword,
+    type_hints,
 )
 
 DATASET_NAMES = ("nmnist", "ntidigits")
@@ -37,6 +41,7 @@ class DatasetConfig(Section):
     max_per_class: int = 0  # 0: every sample
     on_error: str = "raise"  # nmnist: "raise" or "skip" unreadable files
     label_map: str = "tonic"  # ntidigits: the labels' map (spikelab.datasets.LABEL_MAPS)
+    seed: int | None = None  # the split, sample limits, generation; None: the top-level seed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", os.fspath(self.root))
@@ -48,6 +53,10 @@ class DatasetConfig(Section):
             raise ConfigError(
                 f"dataset.generate must be one of {sorted(GENERATORS)}, got {self.generate!r}"
             )
+        at_least("dataset.max_per_class", self.max_per_class, 0)  # 0: every sample
+        at_least("dataset.per_class", self.per_class, 1)
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ConfigError(f"dataset.test_fraction must be in (0, 1), got {self.test_fraction}")
 
 
 class _EncodingSection(Section):
@@ -57,6 +66,10 @@ class _EncodingSection(Section):
 
     def __post_init__(self) -> None:
         self.set_tuple("crop")
+        try:  # the options that do not need the sensor: checked before any data is loaded
+            check_time_options(**self.kwargs())
+        except ValueError as e:
+            raise ConfigError(f"encoding: {e}") from None
 
     def make(self, sensor_size: tuple[int, int, int]) -> EventEncoding:
         """The ``EventEncoding`` for events of this sensor size."""
@@ -134,6 +147,17 @@ class ReservoirConfig(ChoiceSection):
 
         return signature_options(getattr(reservoirs, builder), (*FROM_ENCODING, "n_neurons"))
 
+    @classmethod
+    def option_types(cls, builder: Any) -> dict[str, Any]:
+        from .. import reservoirs
+
+        return type_hints(getattr(reservoirs, builder))
+
+    def __post_init__(self) -> None:
+        at_least("reservoir.n_neurons", self.n_neurons, 1)
+        if self.builder in BUILDERS:  # the size guard, before any data is loaded
+            check_reservoir_size(self.builder, self.n_neurons, self.params)
+
 
 def backend_options(name: str) -> list[str] | None:
     """The options backend ``name`` takes (its class's constructor, through the backend
@@ -173,6 +197,12 @@ class BackendConfig(ChoiceSection):
             raise ConfigError(f"backend.name must be a backend name, got {name!r}")
         return backend_options(name)
 
+    @classmethod
+    def option_types(cls, name: Any) -> dict[str, Any]:
+        from ..backends.base import backend_class
+
+        return type_hints(backend_class(name).__init__)  # options() found the class
+
 
 READOUT_PRESETS: dict[str, dict[str, Any]] = {
     "ridge": {"alpha": [1.0, 10.0, 100.0, 1000.0, 10000.0], "log1p": True, "standardize": True},
@@ -198,6 +228,10 @@ class ReadoutConfig(ChoiceSection):
     kind: str = "ridge"
     params: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(READOUT_PRESETS["ridge"]))
 
+    def __post_init__(self) -> None:
+        if self.kind in ("ridge", "logistic") and "alpha" in self.params:
+            positive_numbers("readout.alpha", self.params["alpha"])
+
     @classmethod
     def preset(cls, kind: Any) -> ReadoutConfig:
         return cls(kind=kind, params=copy.deepcopy(READOUT_PRESETS.get(kind, {})))
@@ -209,6 +243,14 @@ class ReadoutConfig(ChoiceSection):
         if kind not in READOUT_KINDS:
             make_readout({"kind": kind})  # raises its message (kinds, renamed kinds)
         return _readout_options(kind)
+
+    @classmethod
+    def option_types(cls, kind: Any) -> dict[str, Any]:
+        from ..readout import READOUT_KINDS
+
+        hints = type_hints(READOUT_KINDS[kind][0].__init__)
+        hints.pop("alpha", None)  # a number or a list (checked in __post_init__)
+        return hints
 
     @classmethod
     def tolerated(cls, kind: Any) -> set[str]:
@@ -230,6 +272,9 @@ class RecordConfig(Section):
     NAME = "record"
     bin_steps: int = 50
 
+    def __post_init__(self) -> None:
+        at_least("record.bin_steps", self.bin_steps, 0)
+
 
 @dataclass(frozen=True)
 class BaselineConfig(Section):
@@ -239,6 +284,11 @@ class BaselineConfig(Section):
     NAME = "baseline"
     n_time_bins: int = 3
     C: float = 1.0
+
+    def __post_init__(self) -> None:
+        at_least("baseline.n_time_bins", self.n_time_bins, 0)  # 0: no baseline
+        if isinstance(self.C, int | float) and not self.C > 0:
+            raise ConfigError(f"baseline.C must be > 0, got {self.C}")
 
 
 @dataclass(frozen=True)
@@ -250,6 +300,7 @@ class OutputConfig(Section):
     chunk_size: int = 128  # samples simulated at once: bounds memory
     save_states: bool = True
     plots: bool = True
+    overwrite: bool = False  # replace an earlier results folder (never anything else)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dir", os.fspath(self.dir))
@@ -274,7 +325,7 @@ class ClassifyConfig(TaskConfig):
     }
     FREE = ("reference",)
     task: str = "classify"
-    seed: int = 0  # one seed drives the split, the reservoir and the backend
+    seed: int = 0  # the default of dataset.seed (split), reservoir.seed and FEAST's seed
     name: str = "experiment"
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     encoding: EncodingConfig = field(default_factory=lambda: EncodingConfig(duration=300.0))
@@ -289,3 +340,4 @@ class ClassifyConfig(TaskConfig):
 
     def __post_init__(self) -> None:
         self.check_task()
+        at_least("seed", self.seed, 0)

@@ -211,25 +211,41 @@ class _Hdf5Reader:
         return _validated(x, t, self.file, sample_id)
 
 
+#: The latest timestamp (s) a sample may have: far beyond any recording, and t in µs
+#: (int64) stays exact; a larger one is a damaged file (1e13 s used to become INT64_MIN).
+MAX_TIMESTAMP_S = 1e6
+
+
 def _validated(x: np.ndarray, t: np.ndarray, file: Path, sample_id: str) -> np.ndarray:
+    """Events of one sample after the checks of its raw arrays (both readers run them):
+    addresses whole numbers in 0..63, timestamps finite seconds in [0, MAX_TIMESTAMP_S]."""
+    where = f"{str(file)!r}: sample {sample_id!r}"
     if x.shape != t.shape or x.ndim != 1:
+        raise DatasetError(f"{where} has {x.shape} addresses, {t.shape} timestamps")
+    if x.dtype.kind not in "iuf" or t.dtype.kind not in "iuf":
         raise DatasetError(
-            f"{str(file)!r}: sample {sample_id!r} has {x.shape} addresses, {t.shape} timestamps"
+            f"{where} has addresses of dtype {x.dtype}, timestamps of dtype {t.dtype}; "
+            "both must be numbers"
         )
-    if x.dtype.kind not in "iuf" or (x.size and np.any(x != np.round(x))):
-        raise DatasetError(
-            f"{str(file)!r}: sample {sample_id!r} has non-integer addresses (dtype {x.dtype})"
-        )
+    if x.size and not np.all(np.isfinite(x) & (x == np.round(x))):
+        bad = x[~(np.isfinite(x) & (x == np.round(x)))]
+        raise DatasetError(f"{where} has {len(bad)} non-integer addresses, e.g. {bad[0]}")
     if x.size and (x.min() < 0 or x.max() >= NTIDIGITS_SENSOR_SIZE[0]):
+        raise DatasetError(f"{where} has addresses outside 0..63 (range {x.min()}..{x.max()})")
+    t = t.astype(np.float64)  # exact for every integer and float dtype (no overflow)
+    bad_t = ~np.isfinite(t) | (t < 0) | (t > MAX_TIMESTAMP_S)
+    if bad_t.any():
         raise DatasetError(
-            f"{str(file)!r}: sample {sample_id!r} has addresses outside 0..63 "
-            f"(range {x.min()}..{x.max()})"
+            f"{where} has {int(bad_t.sum())} timestamps that are NaN, inf, negative or above "
+            f"{MAX_TIMESTAMP_S:g} s, e.g. {t[bad_t][0]}; timestamps are seconds from the start"
         )
-    if t.size and (t.dtype.kind not in "fiu" or not np.all(np.isfinite(t)) or t.min() < 0):
+    back = np.flatnonzero(np.diff(t) < 0)
+    if back.size:
         raise DatasetError(
-            f"{str(file)!r}: sample {sample_id!r} has non-finite or negative timestamps"
+            f"{where} has timestamps out of order ({back.size} decreases, the first after "
+            f"event {back[0]}); they must be non-decreasing"
         )
-    return events_from_spike_times(t.astype(np.float64), x.astype(np.int64), 1)
+    return events_from_spike_times(t, x.astype(np.int64), 1)
 
 
 class _TonicReader:
@@ -240,11 +256,13 @@ class _TonicReader:
         self.root, self.file, self.train = root, file, train
         self.index = {sample_id: i for i, sample_id in enumerate(ids)}
         self._ds: Any = None
+        self._raw = _Hdf5Reader(file)  # the raw arrays, checked: tonic does not check them
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_ds": None}
 
     def __call__(self, path: Path) -> np.ndarray:
+        self._raw(path)  # DatasetError naming the file and sample when the arrays are bad
         if self._ds is None:
             from tonic.datasets import NTIDIGITS18
 

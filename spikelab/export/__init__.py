@@ -2,8 +2,8 @@
 
 * ``export_nir(net, path)`` / ``import_nir(path)``: NIR graphs (``spikelab.export.nir``),
   read by norse, Sinabs, Rockpool, snnTorch, lava-dl, SpiNNaker 2, Xylo and Speck tools.
-* ``export_lava(net, path, dt, precision)``: a Lava process graph that runs with Lava alone
-  (``spikelab.export.lava``).
+* ``export_lava(net, path, dt, precision, n_steps=..., readout=...)``: a Lava process graph
+  that runs with Lava alone, optionally with the trained readout (``spikelab.export.lava``).
 * ``resource_report(net, target="loihi2")``: neurons, synapses, fan-in/out, weight bits and
   the Loihi 2 neuro-cores a network needs (``spikelab.export.resources``).
 

@@ -11,10 +11,16 @@
                           (units of v per mV), reset state; per block its weights and exponent
       lava_models.py      verbatim copy of spikelab.backends.lava.models (Lava + numpy only):
                           the bit-accurate LIFRefractory model Lava 0.10 lacks
-      run_artifact.py     a runner: ``python run_artifact.py inputs.npy`` (Lava + numpy only)
+      run_artifact.py     a runner: ``python run_artifact.py inputs.npy`` (Lava + numpy only);
+                          ``run(inputs)`` raises for an input longer than n_steps;
+                          ``predict(samples)`` gives labels when the artifact has a readout
+      readout.npz         (with ``readout=``) the trained readout: classes, log1p flag,
+                          standardisation mean/scale, coef, intercept, bin_steps, n_neurons
 
 The graph is the one the Lava backend runs (same pre-step, same quantisation), for runs of
-``n_steps`` steps: the source holds ``n_steps + 1`` columns (column t = input events of step
+``n_steps`` steps (default 100, recorded in the manifest as a default: pass ``n_steps``,
+or ``--n-steps`` on the command line, which takes it from a results folder's config): the
+source holds ``n_steps + 1`` columns (column t = input events of step
 t; the last column stays empty) and the sinks record ``n_steps + 1`` steps whose first is the
 pre-step. Only LIF networks: Izhikevich neurons need spikelab's own Lava process, so the
 artifact would not run without spikelab (``UnsupportedFeature``).
@@ -35,13 +41,17 @@ from ..ir import flatten
 from ..network import Network
 
 FORMAT = "spikelab.lava-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: n_steps_source, the length check, the optional readout
+DEFAULT_N_STEPS = 100
 PROCESSES_FILE = "network.pickle"
 
 RUNNER = '''"""Run this spikelab Lava artifact with Lava and numpy only.
 
-    python run_artifact.py inputs.npy   # inputs: [n_inputs, n_steps] event counts
-prints the spike count of each group; ``run(inputs)`` returns {group: [n, n_steps] spikes}.
+    python run_artifact.py inputs.npy   # inputs: [n_inputs, T <= n_steps] event counts
+prints the spike count of each group (and the predicted label, when the artifact holds a
+readout); ``run(inputs)`` returns {group: [n, n_steps] spikes} and raises for an input
+longer than n_steps (export again with a larger n_steps); ``predict(samples)`` returns the
+labels of samples [samples, n_inputs, T] (readout.npz, numpy only).
 """
 import importlib.util
 import json
@@ -73,8 +83,8 @@ def run(inputs):
     source = byname[manifest["source"]]
     n_steps = manifest["n_steps"]
     data = np.zeros(source.data.shape, dtype=manifest["input_dtype"])
-    inputs = np.asarray(inputs)
-    data[: inputs.shape[0], : min(inputs.shape[1], n_steps)] = inputs[:, :n_steps]
+    inputs = check_inputs(np.asarray(inputs), manifest)
+    data[:, : inputs.shape[1]] = inputs
     source.data.init = data
     models = _models()
     refractory = getattr(models, manifest["refractory_model"])
@@ -88,10 +98,54 @@ def run(inputs):
         source.stop()
 
 
+def check_inputs(inputs, manifest):
+    """[n_inputs, T] with T <= n_steps, else a ValueError saying what to do."""
+    n_in, n_steps = manifest["n_inputs"], manifest["n_steps"]
+    if inputs.ndim != 2 or inputs.shape[0] != n_in:
+        raise ValueError(f"inputs must be [n_inputs={n_in}, steps], got shape {inputs.shape}")
+    if inputs.shape[1] > n_steps:
+        raise ValueError(
+            f"the input has {inputs.shape[1]} steps but this artifact runs {n_steps}; "
+            "export it again with n_steps >= the input's length (spikelab export --n-steps)"
+        )
+    return inputs
+
+
+def counts(spikes):
+    """Spike counts [bins, neurons] of one run (as spikelab records them), from run()."""
+    manifest = json.loads((HERE / "manifest.json").read_text())
+    params = np.load(HERE / "params.npz", allow_pickle=False)
+    ro = np.load(HERE / "readout.npz", allow_pickle=False)
+    n_steps, width = manifest["n_steps"], int(ro["bin_steps"]) or manifest["n_steps"]
+    full = np.zeros((int(ro["n_neurons"]), n_steps))
+    for g in manifest["groups"]:
+        full[params["group/" + g["name"] + "/index"]] = spikes[g["name"]][:, :n_steps]
+    starts = np.arange(0, n_steps, width)
+    return np.add.reduceat(full, starts, axis=1).T
+
+
+def predict(samples):
+    """Labels of samples [samples, n_inputs, T]: the readout on each run's spike counts."""
+    if not (HERE / "readout.npz").is_file():
+        raise FileNotFoundError("this artifact holds no readout (export it with a readout)")
+    ro = np.load(HERE / "readout.npz", allow_pickle=False)
+    x = np.stack([counts(run(s)).reshape(-1) for s in samples])
+    if bool(ro["log1p"]):
+        x = np.log1p(x)
+    x = (x - ro["mean"]) / ro["scale"]
+    scores = x @ ro["coef"].T + ro["intercept"]
+    if scores.shape[1] == 1:
+        return ro["classes"][(scores[:, 0] > 0).astype(int)]
+    return ro["classes"][scores.argmax(axis=1)]
+
+
 if __name__ == "__main__":
-    spikes = run(np.load(sys.argv[1]))
+    inputs = np.load(sys.argv[1])
+    spikes = run(inputs)
     for name, s in spikes.items():
         print(name, int(s.sum()))
+    if (HERE / "readout.npz").is_file():
+        print("label", predict([inputs])[0])
 '''
 
 
@@ -105,29 +159,98 @@ def export_lava(
     *,
     dt: float | None = None,
     precision: str = "fixed_pt",
-    n_steps: int = 100,
+    n_steps: int | None = None,
     merge: bool = False,
+    readout: Any = None,
+    bin_steps: int | None = None,
+    n_steps_source: str = "option",
 ) -> Path:
     """Write the Lava artifact of ``net`` (step ``dt`` ms, runs of ``n_steps`` steps) to the
     folder ``path`` (created; must not exist or be empty). Returns the folder.
 
+    n_steps : steps per run; an input longer than that raises when the artifact runs.
+        None: 100, recorded in the manifest as a default (``n_steps_source``).
     merge : False (default) gives one Lava process per population and refractory period, as
         one would deploy them; True the backend's default single LIF process (its spikes
         then equal ``net.compile("lava", precision=precision)`` bit for bit).
+    readout : a fitted LinearReadout or OnlineReadout (or the path of its readout.h5),
+        trained on spike counts of ``net`` in bins of ``bin_steps`` steps (None: one bin
+        over the run) over ``n_steps`` steps: saved as readout.npz, applied by the
+        artifact's ``predict`` with numpy alone.
+    n_steps_source : where ``n_steps`` came from, for the manifest (e.g. a results folder).
     """
     from ..backends.lava.backend import PRECISIONS
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if int(n_steps) < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    n_steps, n_steps_source = check_steps(n_steps, n_steps_source)
     dt = net.resolve_dt(dt)
+    ro = None if readout is None else readout_state(readout, net, n_steps, bin_steps)
     plan, fixed = _lif_plan(net, dt, precision, merge)
     out = _empty_folder(path)
-    graph = _write_processes(out, plan, fixed, precision, int(n_steps))
-    manifest = _manifest(net, plan, graph, fixed, precision, dt, int(n_steps))
+    graph = _write_processes(out, plan, fixed, precision, n_steps)
+    manifest = _manifest(net, plan, graph, fixed, precision, dt, n_steps)
+    manifest["n_steps_source"] = n_steps_source
+    manifest["readout"] = None if ro is None else _write_readout(out, ro)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=_json))
     return out
+
+
+def check_steps(n_steps: Any, source: str) -> tuple[int, str]:
+    """``n_steps`` as an int >= 1 and where it came from (None: the default, said so)."""
+    if n_steps is None:
+        return DEFAULT_N_STEPS, (
+            f"default ({DEFAULT_N_STEPS} steps): longer inputs raise; export with n_steps= "
+            "(--n-steps) for longer ones"
+        )
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer) or n_steps < 1:
+        raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
+    return int(n_steps), source
+
+
+def _write_readout(out: Path, ro: dict[str, np.ndarray]) -> dict[str, Any]:
+    """readout.npz; returns its manifest entry."""
+    np.savez_compressed(out / "readout.npz", **ro)
+    return {
+        "file": "readout.npz",
+        "classes": ro["classes"].tolist(),
+        "bin_steps": int(ro["bin_steps"]) or None,
+        "n_features": int(ro["coef"].shape[1]),
+    }
+
+
+def readout_state(
+    readout: Any, net: Network, n_steps: int, bin_steps: int | None
+) -> dict[str, np.ndarray]:
+    """The arrays of readout.npz; checks that the readout takes this network's counts."""
+    from ..readout.io import load_readout, readout_arrays
+
+    if isinstance(readout, str | Path):
+        readout = load_readout(readout)
+    state = readout_arrays(readout)
+    if bin_steps is not None and (isinstance(bin_steps, bool) or int(bin_steps) < 1):
+        raise ValueError(f"bin_steps must be an integer >= 1 or None, got {bin_steps!r}")
+    n_bins = 1 if bin_steps is None else -(-n_steps // int(bin_steps))
+    n_features = state["coef"].shape[1]
+    if n_features != n_bins * net.n_neurons:
+        raise ValueError(
+            f"the readout takes {n_features} features, but {n_steps} steps in bins of "
+            f"{bin_steps or n_steps} steps give {n_bins} bins x {net.n_neurons} neurons = "
+            f"{n_bins * net.n_neurons}; pass the run's n_steps and bin_steps (record.bin_steps)"
+        )
+    classes = state["classes"]
+    if classes.dtype.kind == "O":
+        classes = classes.astype(str)
+    return {
+        "classes": classes,
+        "log1p": np.asarray(state["log1p"]),
+        "mean": state["mean"],
+        "scale": state["scale"],
+        "coef": state["coef"],
+        "intercept": state["intercept"],
+        "bin_steps": np.asarray(0 if bin_steps is None else int(bin_steps)),
+        "n_neurons": np.asarray(net.n_neurons),
+    }
 
 
 def _lif_plan(net: Network, dt: float, precision: str, merge: bool) -> tuple[Any, Any]:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ def _population_node(nir: Any, pop: Population, flat: Any, sl: slice, dt_u: floa
     if strict and np.any(m["t_ref"] > 0):
         raise UnsupportedFeature(
             f"population {pop.name!r} has a refractory period (t_ref={float(m['t_ref'].max())} "
-            "ms) and NIR's CubaLIF has none; pass strict=False to export without it (it is then "
+            "ms) and NIR's CubaLIF has none; pass strict=False (on the command line: "
+            "`spikelab export ... --lenient`) to export without it (it is then "
             "kept only in spikelab's metadata, which other tools ignore)"
         )
     alpha, beta = flat.params[K.ALPHA, sl], flat.params[K.BETA, sl]
@@ -428,6 +430,29 @@ class _Reader:
         )
 
 
+def _raised_by_spikelab(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is spikelab's code."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    package = Path(__file__).resolve().parents[1]
+    return tb is not None and package in Path(tb.tb_frame.f_code.co_filename).resolve().parents
+
+
+def _read_file(nir: Any, path: Path) -> Any:
+    """``nir.read(path)``; what h5py and nir raise on a damaged file becomes a ValueError
+    naming the file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no NIR file at {path}")
+    try:
+        return nir.read(str(path))
+    except Exception as exc:  # h5py's OSError, nir's KeyError/TypeError/ValueError, ...
+        raise ValueError(
+            f"{path} is not a readable NIR file ({type(exc).__name__}: {exc}); write it with "
+            "nir.write or `spikelab export --to nir`"
+        ) from None
+
+
 def from_nir(graph: Any, *, dt: float | None = None, time_unit: str = "s") -> Network:
     """A ``Network`` from a ``nir.NIRGraph`` or a NIR file.
 
@@ -436,10 +461,32 @@ def from_nir(graph: Any, *, dt: float | None = None, time_unit: str = "s") -> Ne
     time_unit : the graph's time unit ("s" or "ms") when the metadata does not say.
     """
     nir = _import_nir()
+    source = "this NIR graph"
     if isinstance(graph, str | Path):
-        graph = nir.read(str(graph))
+        source, graph = str(graph), _read_file(nir, Path(graph))
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"from_nir needs a nir.NIRGraph or a file path, got {type(graph).__name__}")
+    try:
+        with warnings.catch_warnings():  # numpy's warnings on damaged values become errors:
+            # complex arrays losing their imaginary part, overflows, arrays used as scalars
+            for category in (RuntimeWarning, DeprecationWarning):
+                warnings.filterwarnings("error", category=category, module=r"spikelab\.")
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            return _network(graph, dt, time_unit)
+    except (KeyError, IndexError, StopIteration, AttributeError, OverflowError, TypeError,
+            ValueError, RuntimeWarning, DeprecationWarning) as exc:  # fmt: skip
+        if isinstance(exc, TypeError | ValueError) and _raised_by_spikelab(exc):
+            raise  # our own message (Network's checks, a missing dt, ...)
+        # a graph damaged after export (missing or mistyped metadata, arrays of another
+        # shape): one error naming the file instead of a traceback from numpy or scipy
+        raise ValueError(
+            f"{source} cannot be read as a spikelab network ({type(exc).__name__}: {exc}); "
+            "re-export it, or check the graph's nodes and metadata"
+        ) from exc
+
+
+def _network(graph: Any, dt: float | None, time_unit: str) -> Network:
+    """``from_nir`` of a ``nir.NIRGraph``."""
     meta = {k: _plain(v) for k, v in (graph.metadata or {}).items()}
     unit = meta.get("time_unit", time_unit)
     if unit not in TIME_UNITS:
@@ -447,6 +494,9 @@ def from_nir(graph: Any, *, dt: float | None = None, time_unit: str = "s") -> Ne
     if dt is None and "dt_ms" not in meta:
         raise ValueError("this NIR graph does not state its step: pass dt (ms) to from_nir")
     dt_ms = float(meta["dt_ms"]) if dt is None else float(dt)
+    if not (math.isfinite(dt_ms) and dt_ms > 0):
+        what = "dt" if dt is not None else "the graph's metadata dt_ms"
+        raise ValueError(f"{what} must be a finite step > 0 ms, got {dt_ms}")
     reader = _Reader(graph, dt_ms, dt_ms * TIME_UNITS[unit])
     inputs = reader.inputs()
     pops = reader.populations()

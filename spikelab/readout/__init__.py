@@ -11,6 +11,7 @@ import inspect
 import warnings
 from typing import Any
 
+from .io import load_readout, save_readout
 from .linear import LinearReadout, reservoir_features
 from .online import OnlineReadout
 from .what_when import WhatWhenReadout
@@ -21,7 +22,9 @@ __all__ = [
     "ContrastiveAligner",
     "LinearReadout",
     "OnlineReadout",
+    "load_readout",
     "make_readout",
+    "save_readout",
     "reservoir_features",
 ]
 

@@ -213,6 +213,18 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         self._rng = np.random.default_rng(self.seed)
         self.history_: list[dict[str, Any]] = []
 
+    def restore(
+        self, classes: np.ndarray, mean: np.ndarray, scale: np.ndarray, rule: OnlineRule,
+        history: list[dict[str, Any]],
+    ) -> OnlineReadout:  # fmt: skip
+        """Set a fitted state saved earlier (``spikelab.readout.io.load_readout``); the
+        presentation order of later ``partial_fit`` calls starts again from ``seed``."""
+        self.classes_, self.mean_, self.scale_, self.rule_ = classes, mean, scale, rule
+        self.n_features_in_ = len(mean)
+        self._rng = np.random.default_rng(self.seed)
+        self.history_ = history
+        return self
+
     def _epoch(self, x: np.ndarray, y_idx: np.ndarray, on_epoch: Callable | None) -> None:
         targets = np.eye(len(self.classes_))[y_idx]
         before, sq = self.rule_.n_updates, 0.0

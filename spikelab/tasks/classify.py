@@ -11,7 +11,7 @@ the same split, summarise, write the results folder atomically (``spikelab.resul
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,11 @@ import numpy as np
 from ..config import BaselineConfig, ClassifyConfig, ReadoutConfig
 from ..encoding import EventEncoding, count_histogram
 from ..network import Network
+from ..probe import measure_activity
 from ..readout import OnlineReadout
-from ..results import write_results
+from ..results import check_output, write_results
 from ..spikes import Recording, RecordSpec
+from .probe import reservoir_hints
 from .stages import (
     ChunkedRun,
     Log,
@@ -30,9 +32,12 @@ from .stages import (
     Stopwatch,
     apply_features,
     backend_extras,
+    backend_options,
     build_reservoir,
     compile_simulation,
+    data_seed,
     load_split,
+    reservoir_seed,
     run_chunked,
     spike_stats,
 )
@@ -46,6 +51,7 @@ class Prepared:
     split: Split  # after the features stage
     encoding: EventEncoding
     features: Any  # the fitted feature extractor (FEAST), or None
+    events: dict[str, int] = field(default_factory=dict)  # EventEncoding.check_events counts
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,14 @@ def run_classify(
 ) -> Path:
     """Run a classify config (typed, or its raw tables); returns the results folder."""
     cfg = ClassifyConfig.coerce(cfg)
+    check_classify_output(cfg)  # before any data is loaded: never replace what is not ours
     clock = Stopwatch()
     cfg, readout = prepare_readout(cfg, progress)
     data = prepare_data(cfg, clock, log, progress)
     run = simulate(cfg, data, readout, clock, log, progress)
+    warning = activity_check(cfg, data, run, log)
     metrics, pred = fit_readout(readout, run, data.split, clock)
+    metrics["activity_warning"] = warning
     metrics.update(baselines(cfg, data, clock))
     metrics.update(summary(cfg, data, run, clock))
     clock.total()
@@ -82,14 +91,47 @@ def run_classify(
             "y_train": data.split.y_train,
             "y_test": data.split.y_test,
             "test_predictions": pred,
+            **split_ids(data.raw),
         },
         net=run.net,
         raster=first_raster(cfg, data, run),
         y_test=data.split.y_test,
         pred=pred,
         features=data.features,
+        readout=readout,
     )
     report(cfg, metrics, out, log)
+    return out
+
+
+def split_ids(split: Split) -> dict[str, np.ndarray]:
+    """For ``states.h5``: the dataset's sensor size (``split/sensor_size``) and the split as
+    the sample files relative to the dataset root (UTF-8 bytes: ``split/train_ids``,
+    ``split/test_ids``, when samples are files); ``spikelab predict`` reads them."""
+    out = {"split/sensor_size": np.asarray(split.sensor_size, np.int64)}
+    for name, ids in (("train_ids", split.train_ids), ("test_ids", split.test_ids)):
+        if ids:
+            out[f"split/{name}"] = np.array([i.encode("utf-8") for i in ids], dtype=bytes)
+    return out
+
+
+def check_classify_output(cfg: ClassifyConfig) -> Path:
+    """``spikelab.results.check_output`` for this run: its output folder, its data folder."""
+    inputs = {"dataset.root": cfg.dataset.root}
+    return check_output(cfg.output.dir, inputs=inputs, overwrite=cfg.output.overwrite)
+
+
+def seeds_used(cfg: ClassifyConfig) -> dict[str, int]:
+    """The seeds in force: data (split, limits, generation), reservoir, FEAST."""
+    out = {
+        "seed": int(cfg.seed),
+        "dataset": data_seed(cfg.dataset, int(cfg.seed)),
+        "reservoir": reservoir_seed(cfg.reservoir, int(cfg.seed)),
+    }
+    if cfg.features.kind == "feast":
+        out["features"] = int(cfg.features.params.get("seed", cfg.seed))
+    if "seed" in cfg.readout.params:  # an online readout's presentation order
+        out["readout"] = int(cfg.readout.params["seed"])
     return out
 
 
@@ -120,7 +162,19 @@ def prepare_data(cfg: ClassifyConfig, clock: Stopwatch, log: Log, progress: bool
             "set encoding.duration (ms) or encoding.n_steps: every sample of a run "
             "needs the same number of steps"
         )
-    return Prepared(raw, split, enc, features)
+    events = encoding_events(enc, split)  # out-of-range events raise here, before simulating
+    return Prepared(raw, split, enc, features, events)
+
+
+def encoding_events(enc: EventEncoding, split: Split) -> dict[str, int]:
+    """The counts of ``EventEncoding.check_events`` over both splits (metrics.json
+    ``encoding_events``: out of range, dropped with ``on_out_of_range = "drop"``, cropped
+    past the duration)."""
+    total: dict[str, int] = {}
+    for events in (split.train_events, split.test_events):
+        for key, n in enc.check_events(events)[1].items():
+            total[key] = total.get(key, 0) + n
+    return total
 
 
 def simulate(
@@ -227,12 +281,14 @@ def summary(
         n_neurons=run.net.n_neurons,
         n_synapses=run.net.n_synapses,
         backend=cfg.backend.name,
-        backend_options=dict(cfg.backend.params),
+        backend_options=backend_options(run.sim, cfg.backend),
+        seeds=seeds_used(cfg),
         samples_per_s=n_total / simulate_s,
         synaptic_events_per_s=n_syn / simulate_s,
         synaptic_events_per_sample=n_syn / n_total,
         spikes=spike_stats(run.net, counts, seconds),
         data=data.split.description,
+        encoding_events=data.events,
     )
     out.update(backend_extras(run.train, run.test))
     quantization = getattr(run.sim, "quantization_report", None)  # e.g. Lava fixed_pt
@@ -241,6 +297,19 @@ def summary(
     if cfg.reference:
         out["reference"] = dict(cfg.reference)
     return out
+
+
+def activity_check(cfg: ClassifyConfig, data: Prepared, run: Simulated, log: Log) -> str | None:
+    """The reservoir's activity on every sample (``spikelab.probe``): a warning, logged,
+    when it is nearly silent or saturated, naming the ``[reservoir]`` options that usually
+    fix it; None when it looks sane."""
+    per_sample = [r.counts.sum(axis=1, keepdims=True) for r in (run.train, run.test)]
+    enc = data.encoding
+    pops, total = measure_activity(run.net, np.concatenate(per_sample), enc.steps_for(0.0), enc.dt)
+    warning = reservoir_hints(cfg.reservoir).warning(pops, total)
+    if warning:
+        log(f"WARNING: {warning}")
+    return warning
 
 
 def first_raster(cfg: ClassifyConfig, data: Prepared, run: Simulated) -> Recording | None:

@@ -8,6 +8,7 @@ and plain values, and returns a plain value; none reaches back upstream.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -55,6 +56,17 @@ class Split:
     y_test: np.ndarray
     sensor_size: tuple[int, int, int]
     description: str
+    train_ids: tuple[str, ...] = ()  # sample files relative to the dataset root, if any
+    test_ids: tuple[str, ...] = ()
+
+
+def sample_ids(ds: Any, root: Path) -> tuple[str, ...]:
+    """The files of a dataset's samples relative to ``root`` (POSIX); () if not files."""
+    paths = getattr(ds, "paths", None)
+    if not paths:
+        return ()
+    base = root.expanduser().resolve()
+    return tuple(Path(os.path.relpath(Path(p).resolve(), base)).as_posix() for p in paths)
 
 
 def limit_per_class(ds: Any, max_per_class: int, seed: int) -> Any:
@@ -94,12 +106,24 @@ def has_test_split(dataset: DatasetConfig, root: Path) -> bool:
     return dataset.name == "ntidigits" or (root / "Test").is_dir()
 
 
+def data_seed(dataset: DatasetConfig, seed: int) -> int:
+    """The seed of the data (split, sample limits, generation): ``dataset.seed``, else the
+    run's seed."""
+    return int(seed) if dataset.seed is None else int(dataset.seed)
+
+
+def reservoir_seed(reservoir: ReservoirConfig, seed: int) -> int:
+    """The seed the reservoir is built with: ``reservoir.seed``, else the run's seed."""
+    return int(reservoir.params.get("seed", seed))
+
+
 def load_split(dataset: DatasetConfig | Mapping[str, Any], seed: int, log: Log) -> Split:
     """Train/test events and labels of the ``[dataset]`` section: the folder's own split, or
-    a stratified split by ``seed`` when it has no ``Test/``."""
+    a stratified split by ``dataset.seed`` (default ``seed``) when it has no ``Test/``."""
     from ..datasets import stratified_split
 
     dataset = DatasetConfig.coerce(dataset)
+    seed = data_seed(dataset, seed)
     root = Path(dataset.root)
     if not root.exists() and dataset.generate:
         generate_dataset(dataset, root, seed, log)
@@ -118,6 +142,8 @@ def load_split(dataset: DatasetConfig | Mapping[str, Any], seed: int, log: Log) 
         np.asarray(test.labels),
         tuple(train.sensor_size),
         desc,
+        sample_ids(train, root),
+        sample_ids(test, root),
     )
 
 
@@ -163,6 +189,8 @@ def build_reservoir(
     if reservoir.builder == "izhikevich_network":
         if n is not None:
             kw["n_exc"], kw["n_inh"] = int(round(0.8 * int(n))), int(n) - int(round(0.8 * int(n)))
+        if kw.get("input_receptive_field") is not None:  # patches on the encoding's sensor
+            kw["input_shape"] = tuple(kw.get("input_shape", enc.input_shape))
         return reservoirs.izhikevich_network(n_inputs=enc.n_channels, **kw)
     if n is not None:
         kw["n_neurons"] = int(n)
@@ -299,6 +327,14 @@ def spike_stats(net: Network, counts: np.ndarray, seconds: float) -> dict[str, A
         stats[f"silent_fraction_{name}"] = float(np.mean(c.sum(axis=0) == 0))
     stats["spikes_per_sample"] = float(counts.sum() / len(counts))
     return stats
+
+
+def backend_options(sim: Simulation, backend: BackendConfig) -> dict[str, Any]:
+    """The backend options in force: what the compiled simulation reports
+    (``effective_options()``, e.g. the crossbar's device preset and every device parameter),
+    else the ``[backend]`` section's own options."""
+    report = getattr(sim, "effective_options", None)
+    return dict(report()) if callable(report) else dict(backend.params)
 
 
 def backend_extras(*runs: ChunkedRun) -> dict[str, float]:

@@ -60,7 +60,7 @@ from ...ir import FlatNetwork
 from ...network import Network
 from ...spikes import Recording, RecordSpec, SpikeBatch
 from ..base import BackendUnavailable
-from ..common import check_batch, prepare
+from ..common import check_batch, prepare, simulation_repr
 from .inputs import Layout, input_arrays, make_layout, plan_inputs
 from .model import Built, build
 from .results import Spikes, collect, make_recording
@@ -136,6 +136,9 @@ class Brian2Simulation:
     def gap(self) -> int:
         """Steps between consecutive samples: every event of a sample lands before the next."""
         return self.flat.ring_len - 1
+
+    def __repr__(self) -> str:
+        return simulation_repr(self, self.flat, mode=self.mode, target=self.target)
 
     def run(self, batch: SpikeBatch) -> Recording:
         f = self.flat

@@ -28,7 +28,7 @@ from ...ir import FlatNetwork
 from ...network import Network
 from ...spikes import Recording, RecordSpec, SpikeBatch
 from ..base import BackendUnavailable, install_command
-from ..common import check_batch, dense_recording, prepare
+from ..common import check_batch, dense_recording, prepare, simulation_repr
 from . import kernel as XK
 from .devices import RRAMDevice, get_device
 from .energy import EnergyModel, estimate
@@ -200,6 +200,32 @@ class CrossbarSimulation:
     @property
     def device(self) -> RRAMDevice:
         return self.config.device
+
+    def effective_options(self) -> dict[str, Any]:
+        """Every option in force, as plain values (a run's metrics.json records them): the
+        device preset and all its parameters (overrides applied), the array, converter and
+        noise settings, the seed, the kernel and its options."""
+        c = self.config
+        out: dict[str, Any] = {
+            "preset": c.device.name,
+            "device_params": dataclasses.asdict(c.device),
+            "weights": c.weights,
+            "array_size": [c.array_rows, c.array_cols],
+            **{k: getattr(c, k) for k in ("adc_bits", "adc_range", "dac_bits", "dac_range")},
+            **{k: getattr(c, k) for k in ("ir_drop", "wire_r_ohm", "drift_time_s", "seed")},
+            "kernel": self.kernel,
+            "threads": self.threads,
+            "exact_path": self.exact,
+        }
+        if self._torch is not None:
+            k = self._torch
+            out.update(device=str(k.device), dtype=k.dtype, sum_order=k.sum_order)
+            out["batch_size"] = self.torch_options.get("batch_size")
+        return out
+
+    def __repr__(self) -> str:
+        kw = dict(preset=self.config.device.name, kernel=self.kernel, exact=self.exact)
+        return simulation_repr(self, self.flat, **kw)
 
     def run(self, batch: SpikeBatch) -> Recording:
         f = self.flat

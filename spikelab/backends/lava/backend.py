@@ -48,7 +48,7 @@ import numpy as np
 from ...network import Network
 from ...spikes import Recording, RecordSpec, SpikeBatch, SpikeTrains
 from ..base import UnsupportedFeature
-from ..common import check_batch, prepare
+from ..common import check_batch, prepare, simulation_repr
 from .plan import MAX_GROUPS, IzhGroup, LavaPlan, LifGroup, build_plan
 
 FLOAT, FIXED = "floating_pt", "fixed_pt"
@@ -149,6 +149,9 @@ class LavaSimulation:
         self.__dict__.update(state)
         self._rt = {}
         self.__post_init__()
+
+    def __repr__(self) -> str:
+        return simulation_repr(self, self.plan, precision=self.precision, chunk=self.chunk)
 
     def run(self, batch: SpikeBatch) -> Recording:
         plan = self.plan

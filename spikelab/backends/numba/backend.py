@@ -16,7 +16,7 @@ import numpy as np
 from ...ir import FlatNetwork
 from ...network import Network
 from ...spikes import Recording, RecordSpec, SpikeBatch
-from ..common import check_batch, dense_recording, prepare
+from ..common import check_batch, dense_recording, prepare, simulation_repr
 from . import kernels as K
 from .stepper import NumbaStepper
 
@@ -35,6 +35,9 @@ class NumbaSimulation:
         if not self.splits:
             split = (self.flat.inputs.split_by_delay(), self.flat.recurrent.split_by_delay())
             object.__setattr__(self, "splits", split)
+
+    def __repr__(self) -> str:
+        return simulation_repr(self, self.flat, dtype=self.dtype, threads=self.threads)
 
     def run(self, batch: SpikeBatch) -> Recording:
         f = self.flat

@@ -74,7 +74,7 @@ from ...ir import FlatNetwork
 from ...network import Network
 from ...spikes import Recording, RecordSpec, SpikeBatch, SpikeTrains
 from ..base import BackendUnavailable
-from ..common import check_batch, prepare
+from ..common import check_batch, prepare, simulation_repr
 from . import steps as S
 from .synapses import (
     DENSE_ABOVE,
@@ -256,6 +256,10 @@ class TorchSimulation:
             rec = delayed_weights(f.recurrent, f.ring_len, sparse=self.sparse == "csr", **kw)
             self._built = (runs, rec)
         return self._built
+
+    def __repr__(self) -> str:
+        kw = dict(device=str(self.device), dtype=self.dtype, sparse=self.sparse)
+        return simulation_repr(self, self.flat, **kw, batch_size=self.batch_size)
 
     def run(self, batch: SpikeBatch) -> Recording:
         """Simulate every sample of ``batch``; returns numpy counts (and raster, voltage)."""

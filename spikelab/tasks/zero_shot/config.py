@@ -22,6 +22,7 @@ from ...config import (
     Section,
     TaskConfig,
 )
+from ...config.schema import at_least
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class ZeroShotOutputConfig(Section):
     plots: bool = True
     save_features: bool = True
     save_networks: bool = True
+    overwrite: bool = False  # replace an earlier results folder (never anything else)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dir", str(self.dir))
@@ -209,6 +211,7 @@ class ZeroShotConfig(TaskConfig):
 
     def __post_init__(self) -> None:
         self.check_task()
+        at_least("seed", self.seed, 0)
         _check_seeds(self.seeds)
         self.set_tuple("seeds")
 

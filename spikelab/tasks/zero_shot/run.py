@@ -22,14 +22,17 @@ from typing import Any
 import numpy as np
 
 from ...fileio import atomic_folder
-from ...results import mark_format, write_config_and_metrics
+from ...results import check_output, mark_format, write_config_and_metrics, write_marker
 from ...spikes import RecordSpec
 from ..stages import (
     Log,
     Stopwatch,
     backend_extras,
+    backend_options,
     build_reservoir,
     compile_simulation,
+    data_seed,
+    reservoir_seed,
     run_chunked,
 )
 from .config import MODALITIES, ZeroShotConfig
@@ -75,6 +78,7 @@ def simulate_modality(
         "silent_fraction": float(np.mean(totals.sum(axis=0) == 0)),
         "simulate_s": run.wall_time_s,
         **backend_extras(run),
+        "backend_options": backend_options(sim, cfg.backend),  # collect_metrics takes it out
     }
     return run.counts, stats, net
 
@@ -192,8 +196,9 @@ def write_folder(
     nets: dict[int, dict[str, Any]],
 ) -> Path:
     """Write the results folder under a temporary name; rename it into place at the end."""
-    out = Path(cfg.output.dir)
+    out = check_zero_shot_output(cfg)  # again: the folder may have changed during the run
     with atomic_folder(out) as tmp:
+        write_marker(tmp, name=cfg.name, task=cfg.task)
         write_config_and_metrics(tmp, cfg.to_dict(), metrics)
         if cfg.output.plots:
             write_plots(cfg, metrics, tmp)
@@ -208,6 +213,40 @@ def write_folder(
 
 
 # ---- the run --------------------------------------------------------------------------------
+def check_zero_shot_output(cfg: ZeroShotConfig) -> Path:
+    """``spikelab.results.check_output`` for this run: never either modality's data folder."""
+    inputs = {f"{m}.dataset.root": cfg.modality(m).dataset.root for m in MODALITIES}
+    return check_output(cfg.output.dir, inputs=inputs, overwrite=cfg.output.overwrite)
+
+
+def seeds_used(cfg: ZeroShotConfig) -> dict[str, Any]:
+    """The seeds in force: each modality's data seed, the run seeds, and per run seed the
+    seed of each reservoir and of the heads."""
+    per_run = {
+        str(seed): {
+            **{
+                m: reservoir_seed(cfg.modality(m).reservoir, subseed(seed, _STREAM[m]))
+                for m in MODALITIES
+            },
+            "heads": subseed(seed, _STREAM["heads"]),
+        }
+        for seed in cfg.seeds
+    }
+    data = {m: data_seed(cfg.modality(m).dataset, int(cfg.seed)) for m in MODALITIES}
+    return {"seed": int(cfg.seed), "data": data, "runs": list(cfg.seeds), "per_run": per_run}
+
+
+def pop_backend_options(cfg: ZeroShotConfig, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    """The backend options every simulation reported (the same for all), out of per_seed."""
+    found = [
+        s["spikes"][m].pop("backend_options")
+        for s in per_seed
+        for m in s["spikes"]
+        if "backend_options" in s["spikes"][m]
+    ]
+    return found[0] if found else dict(cfg.backend.params)
+
+
 def require_torch() -> None:
     if importlib.util.find_spec("torch") is None:
         raise ModuleNotFoundError(
@@ -266,6 +305,7 @@ def collect_metrics(
     clock: Stopwatch,
 ) -> dict[str, Any]:
     """The table, the per-seed values, the epoch selection audit and the run's facts."""
+    options = pop_backend_options(cfg, per_seed)
     table = retrieval_table(per_seed, eval_labels(cfg, data))
     clock.total()
     metrics = {
@@ -273,7 +313,8 @@ def collect_metrics(
         "methods": METHOD_NOTES,
         "per_seed": per_seed,
         "backend": cfg.backend.name,
-        "backend_options": dict(cfg.backend.params),
+        "backend_options": options,
+        "seeds": seeds_used(cfg),
         "data": {m: d.description for m, d in data.items()},
         "n_samples": {
             m: {"train": int(np.sum(~d.is_test)), "test": int(np.sum(d.is_test))}
@@ -294,6 +335,7 @@ def run_zero_shot(
 ) -> Path:
     """Run a zero-shot config (typed, or its raw tables); returns the results folder."""
     cfg = ZeroShotConfig.coerce(cfg)
+    check_zero_shot_output(cfg)  # before any data is loaded: never replace what is not ours
     require_torch()
     seeds = [int(s) for s in cfg.seeds]
     if len(seeds) < 3:
