@@ -190,3 +190,23 @@ def test_a_run_gives_izhikevich_network_the_sensors_grid():
     local = build_reservoir({**section, "input_receptive_field": 2.0}, enc, seed=0)
     assert local.inputs[0].shape == enc.input_shape == (17, 17, 2)
     assert local.population("exc").positions is not None
+
+
+def test_lin2025_takes_the_input_side_options_and_stays_dense_by_default():
+    import numpy as np
+
+    from spikelab.reservoirs import lin2025_lsm
+
+    dense = lin2025_lsm(n_inputs=64, n_neurons=30, seed=3)
+    assert dense.projections[0].weights.nnz == 64 * 30  # the paper's dense input
+    sparse = lin2025_lsm(n_inputs=64, n_neurons=30, seed=3, input_fraction=0.5, input_fan_in=4)
+    w = sparse.projections[0].weights.tocsc()
+    fan_in = np.diff(w.indptr)
+    assert (fan_in > 0).sum() == 15 and fan_in.max() == 4
+    local = lin2025_lsm(n_inputs=8 * 8 * 1, n_neurons=16, seed=0, input_fan_in=6,
+                        input_shape=(8, 8, 1), input_receptive_field=1.0)  # fmt: skip
+    w = local.projections[0].weights.tocsc()
+    for j in range(16):  # each neuron's channels lie within a 3x3 patch of the 8x8 sensor
+        ch = w.indices[w.indptr[j] : w.indptr[j + 1]]
+        xs, ys = ch // 8, ch % 8
+        assert xs.max() - xs.min() <= 2 and ys.max() - ys.min() <= 2

@@ -145,6 +145,16 @@ def _open(file: Path):
         ) from None
 
 
+def _check_ids(file: Path, name: str, ids: list[str]) -> None:
+    """Sample ids must be usable as HDF5 dataset names: not empty, no NUL, no '/'."""
+    bad = [i for i in ids if not i or "\x00" in i or "/" in i]
+    if bad:
+        raise DatasetError(
+            f"{str(file)!r}: {name} holds {len(bad)} ids that cannot name a dataset (empty, "
+            f"NUL or '/'), e.g. {bad[0]!r}"
+        )
+
+
 def _read_index(file: Path, partition: str) -> list[str]:
     """Sample ids of one partition, validated against the address and timestamp groups."""
     with _open(file) as h5:
@@ -162,6 +172,7 @@ def _read_index(file: Path, partition: str) -> list[str]:
             raise DatasetError(
                 f"{str(file)!r}: {names[0]} is not an array of strings ({err})"
             ) from None
+        _check_ids(file, names[0], ids)
         for name in names[1:]:
             group = h5[name]
             absent = [i for i in ids if i not in group]

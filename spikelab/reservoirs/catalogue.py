@@ -84,6 +84,10 @@ OPTION_DOCS: dict[str, dict[str, tuple[str, str]]] = {
         "weight_scale": ("a.u.", "std of the Gaussian weights"),
         "input_scale": ("a.u.", "std of the input weights; None: weight_scale"),
         "dt": ("ms", "simulation step"),
+        "input_fraction": INPUT_DOCS["input_fraction"],
+        "input_fan_in": ("channels", "input channels per receiving neuron; None: all (dense)"),
+        "input_shape": INPUT_DOCS["input_shape"],
+        "input_receptive_field": INPUT_DOCS["input_receptive_field"],
     },
 }
 

@@ -104,3 +104,11 @@ def input_projections(w_in: sp.csr_matrix, n_exc: int, n_inh: int) -> list[Proje
     if n_inh:
         out.append(Projection(source="in", target="inh", weights=w_in[:, n_exc:], delays=0))
     return out
+
+
+def sheet_positions(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Positions [n, 3] of ``n`` neurons on a near-square sheet (z = 0), shuffled so that
+    excitatory and inhibitory cells both cover it: what a receptive field is placed by."""
+    side = math.ceil(math.sqrt(n))
+    grid = grid_positions((side, math.ceil(n / side), 1))
+    return grid[:n][rng.permutation(n)]

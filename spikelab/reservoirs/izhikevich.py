@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ import scipy.sparse as sp
 
 from ..network import InputPort, Network, Population, Projection
 from ..neurons import Izhikevich
-from .inputs import check_input_args, grid_positions, input_projections, input_weights
+from .inputs import check_input_args, input_projections, input_weights, sheet_positions
 from .models import izhikevich_params
 
 INPUT_CV = 0.5  # coefficient of variation of the input weights
@@ -55,14 +54,6 @@ def _uniform_projections(
                 )
             )
     return out
-
-
-def sheet_positions(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Positions [n, 3] of ``n`` neurons on a near-square sheet (z = 0), shuffled so that
-    excitatory and inhibitory cells both cover it: what a receptive field is placed by."""
-    side = math.ceil(math.sqrt(n))
-    grid = grid_positions((side, math.ceil(n / side), 1))
-    return grid[:n][rng.permutation(n)]
 
 
 def _izh_inputs(

@@ -87,6 +87,9 @@ def test_arbitrary_bytes(raw):
 @example([("delete", "node/edges")])
 @example([("dtype", "node/nodes/a/tau_mem", "complex64")])  # was a ComplexWarning
 @example([("item", "node/metadata/dt_ms", 0, -(2**63))])  # was an overflow in exp
+@example([("item", "node/metadata/dt_ms", 0, 0)])  # was a divide warning
+@example([("item", "node/nodes/a/tau_mem", 0, float("inf"))])
+@example([("dtype", "node/nodes/b/metadata/param_tau_mem", "int8")])
 @example([("shape", "node/nodes/proj1_d3/metadata/spikelab_projection", "2d")])
 def test_mutated_file(muts):
     path = _TMP / "mutant.nir"

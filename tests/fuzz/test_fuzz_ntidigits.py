@@ -141,12 +141,7 @@ def test_minimal_reproductions(tmp_path, case, reader):
     assert outcome(tmp_path, "tonic") == outcome(path, "hdf5")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed yet (spikelab/datasets/ntidigits.py, _read_index): a sample id that "
-    "starts with NUL is an empty HDF5 name, and `id in group` raises h5py's RuntimeError",
-)
-@pytest.mark.parametrize("sample_id", [b"\x000"], ids=["nul-first"])
+@pytest.mark.parametrize("sample_id", [b"\x000", b"", b"a/b"], ids=["nul-first", "empty", "slash"])
 def test_sample_id_h5py_cannot_look_up(tmp_path, sample_id):
     path = tmp_path / "f.hdf5"
     with h5py.File(path, "w") as h5:
