@@ -49,6 +49,20 @@ def _check_positive_dt(dt: Any, what: str) -> None:
         raise ValueError(f"{what} must be a positive number of ms, got {dt!r}")
 
 
+def _whole_size(size: Any, what: str) -> int:
+    """``size`` as an int >= 1: a bool, a fraction or a non-number is an error, not truncated."""
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, numbers.Real)
+        or not math.isfinite(size)
+        or size != int(size)
+    ):
+        raise ValueError(f"{what} must have a whole size >= 1, got {size!r}")
+    if int(size) < 1:
+        raise ValueError(f"{what} must have size >= 1, got {size}")
+    return int(size)
+
+
 def _check_name(kind: str, name: str) -> None:
     if not isinstance(name, str) or not name or "/" in name:
         raise ValueError(f"{kind} name must be a non-empty string without '/', got {name!r}")
@@ -73,9 +87,7 @@ class Population:
 
     def __post_init__(self) -> None:
         _check_name("population", self.name)
-        if int(self.size) < 1:
-            raise ValueError(f"population {self.name!r} must have size >= 1, got {self.size}")
-        object.__setattr__(self, "size", int(self.size))
+        object.__setattr__(self, "size", _whole_size(self.size, f"population {self.name!r}"))
         if not isinstance(self.model, NeuronModel):
             raise TypeError(
                 f"population {self.name!r}: model must be a neuron model (LIF, Izhikevich), "
@@ -113,9 +125,7 @@ class InputPort:
 
     def __post_init__(self) -> None:
         _check_name("input port", self.name)
-        if int(self.size) < 1:
-            raise ValueError(f"input port {self.name!r} must have size >= 1, got {self.size}")
-        object.__setattr__(self, "size", int(self.size))
+        object.__setattr__(self, "size", _whole_size(self.size, f"input port {self.name!r}"))
         if self.shape is not None:
             shape = tuple(int(s) for s in self.shape)
             if math.prod(shape) != self.size:

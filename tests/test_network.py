@@ -558,3 +558,15 @@ def test_dt_survives_save_and_load_and_version_1_files_migrate(tmp_path):
         f.attrs["metadata"] = '{"builder": "lsm_column", "dt": 0.5}'
     old = Network.load(tmp_path / "n.h5")
     assert old.dt == 0.5 and "dt" not in old.metadata
+
+
+@pytest.mark.parametrize("size", [2.5, True, "3", float("nan")])
+def test_sizes_are_whole_numbers_not_truncated(size):
+    with pytest.raises(ValueError, match="must have a whole size >= 1"):
+        InputPort(name="in", size=size)
+    with pytest.raises(ValueError, match="must have a whole size >= 1"):
+        Population(name="p", size=size, model=LIF())
+    assert (
+        InputPort(name="in", size=np.int64(4)).size == 4
+        and Population(name="p", size=3.0, model=LIF()).size == 3
+    )
