@@ -172,6 +172,8 @@ def _checked_delays(label: str, delays: Any) -> np.ndarray:
         raise TypeError(
             f"projection {label!r}: delays must be numbers of steps, got dtype {d.dtype}"
         )
+    if d.dtype.kind == "f":  # compare in float64: 10**6 overflows a float16
+        d = d.astype(np.float64)
     if d.size and not np.all(np.isfinite(d)):
         raise ValueError(f"projection {label!r}: delays must be finite whole steps")
     if d.size and not np.all(np.equal(np.mod(d, 1), 0)):

@@ -74,6 +74,7 @@ def test_arbitrary_bytes(raw):
 @example([("attr", ("/", "format_version"), "one")])
 @example([("attr", ("/", "metadata"), b"\x8e")])  # not UTF-8: UnicodeDecodeError from json
 @example([("attr", ("inputs/0", "shape"), b"\x8e")])
+@example([("array", "projections/1/delays", np.array([0.0], dtype=np.float16))])  # overflow
 def test_mutated_file(muts):
     load_checked(mutant("mutant.h5", muts))
 
