@@ -96,6 +96,26 @@ def test_tiny_run_writes_a_complete_results_folder(shared_data_dir, audio_file, 
         assert set(np.unique(f["audio/labels"][()])) == set(range(1, 10))  # "oh" and zero dropped
 
 
+def test_a_silent_reservoir_is_warned_about_in_zero_shot_runs(
+    shared_data_dir, audio_file, tmp_path
+):
+    pytest.importorskip("torch", reason="the zero-shot heads need PyTorch (absent in .venv-lava)")
+    import json
+
+    from spikelab.tasks import run_task
+
+    cfg = tiny_config(shared_data_dir, audio_file, tmp_path / "zs")
+    cfg["seeds"] = [0]
+    cfg["image"]["reservoir"] = {"v_th": 1e6}  # nothing reaches threshold: silent
+    lines: list[str] = []
+    run_task(cfg, progress=False, log=lines.append)
+    warned = [line for line in lines if line.startswith("WARNING (image reservoir, seed 0)")]
+    assert len(warned) == 1 and "nearly silent" in warned[0] and "reservoir.v_th" in warned[0]
+    assert not any(line.startswith("WARNING (audio") for line in lines)
+    spikes = json.loads((tmp_path / "zs" / "metrics.json").read_text())["per_seed"][0]["spikes"]
+    assert spikes["image"]["activity_warning"] and spikes["audio"]["activity_warning"] is None
+
+
 def test_defaults_are_the_paper_preset():
     cfg = ZeroShotConfig.from_dict({"task": "zero_shot"})
     assert cfg.image.reservoir.params["weight_scale"] == 0.3

@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 
 from ...fileio import atomic_folder
+from ...probe import measure_activity
 from ...results import check_output, mark_format, write_config_and_metrics, write_marker
 from ...spikes import RecordSpec
+from ..probe import reservoir_hints
 from ..stages import (
     Log,
     Stopwatch,
@@ -73,7 +75,10 @@ def simulate_modality(
         desc=f"{data.name} seed {seed}",
     )
     totals = run.counts.sum(axis=1)
+    pops, total = measure_activity(net, totals[:, None, :], data.encoding.steps_for(0.0),
+                                   data.encoding.dt)  # fmt: skip
     stats = {
+        "activity_warning": reservoir_hints(modality.reservoir).warning(pops, total),
         "spikes_per_sample": float(totals.sum() / len(totals)),
         "silent_fraction": float(np.mean(totals.sum(axis=0) == 0)),
         "simulate_s": run.wall_time_s,
@@ -343,6 +348,10 @@ def run_zero_shot(
     clock = Stopwatch()
     data = load_modalities(cfg, clock, progress, log)
     per_seed, counts, nets = run_seeds(cfg, data, clock, progress)
+    for run in per_seed:  # the silent/saturated warning of every run, as classify gives it
+        for m, stats in run["spikes"].items():
+            if stats.get("activity_warning"):
+                log(f"WARNING ({m} reservoir, seed {run['seed']}): {stats['activity_warning']}")
     metrics = collect_metrics(cfg, data, per_seed, clock)
     out = write_folder(cfg, metrics, data, counts, nets)
     table = format_table(metrics["retrieval"])
