@@ -10,7 +10,6 @@ values; every classify run uses it for its own activity check.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import reservoirs
 from ..config import ClassifyConfig, ConfigError, DatasetConfig, FeaturesConfig, ReservoirConfig
 from ..probe import FixHints, ProbeReport, probe_network
+from ..reservoirs.catalogue import builder_options
 from .stages import Log, Split, apply_features, build_reservoir, generate_dataset, open_dataset
 
 DEFAULT_SAMPLES = 8
@@ -35,13 +34,8 @@ def default_output(cfg: ClassifyConfig) -> Path:
 def reservoir_hints(reservoir: ReservoirConfig) -> FixHints:
     """The builder's options as a warning names them (``reservoir.<key>``), with the values
     in force: the config's, else the builder's defaults."""
-    valid = tuple(ReservoirConfig.options(reservoir.builder))
-    builder = getattr(reservoirs, reservoir.builder, None)
-    values: dict[str, Any] = {}
-    if builder is not None:
-        for name, p in inspect.signature(builder).parameters.items():
-            if p.default is not inspect.Parameter.empty:
-                values[name] = p.default
+    valid = tuple(ReservoirConfig.options(reservoir.builder))  # raises for an unknown one
+    values = {o.name: o.default for o in builder_options(reservoir.builder)}
     values.update(reservoir.params)
     return FixHints(options=values, valid=valid, prefix="reservoir.")
 
