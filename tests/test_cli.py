@@ -210,18 +210,19 @@ def test_output_and_backend_are_set_as_values_not_toml_text(tiny_data, tmp_path,
 
 def test_backend_option_of_another_backend_is_dropped_by_dash_dash_backend(tmp_path, capsys):
     """--backend NAME keeps the file's [backend] options only for the same backend."""
-    from spikelab.cli import _load_run_config, build_parser
+    from spikelab.cli import build_parser
+    from spikelab.cli.run import load_run_config
 
     cfg = tmp_path / "x.toml"
     cfg.write_text('[backend]\nname = "crossbar"\npreset = "ideal"\n')
     args = build_parser().parse_args(["run", str(cfg), "--backend", "numba"])
-    assert _load_run_config(args.config, args)["backend"] == {"name": "numba"}
+    assert load_run_config(args.config, args)["backend"] == {"name": "numba"}
     args = build_parser().parse_args(["run", str(cfg), "--backend", "crossbar"])
-    assert _load_run_config(args.config, args)["backend"] == {"name": "crossbar", "preset": "ideal"}
+    assert load_run_config(args.config, args)["backend"] == {"name": "crossbar", "preset": "ideal"}
     args = build_parser().parse_args(
         ["run", str(cfg), "--backend", "numba", "--set", 'backend.name="crossbar"']
     )
-    assert _load_run_config(args.config, args)["backend"]["name"] == "crossbar"  # --set wins
+    assert load_run_config(args.config, args)["backend"]["name"] == "crossbar"  # --set wins
 
 
 def test_unknown_keys_fail_before_any_data_is_loaded(tmp_path, capsys, monkeypatch):
