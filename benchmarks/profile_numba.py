@@ -1,13 +1,17 @@
-"""Where the numba backend's time goes on the peer workload (issue #3's profile).
+"""Where the numba backend's time goes on the peer workload (issue #3's profile, #14's stages).
 
-Runs lsm-nmnist-1000 (spikelab.bench.peers) on one numba thread, then the same network on
-samples without input events, and splits the time per sample into the idle floor (the
-neuron update, ring clearing and bin counting of 1,000 neurons x 300 steps) and the rest
-(synaptic events and spike handling). Then it replays the run's recorded spikes and input
-events through the kernel's own delivery functions alone, which splits the full time into
-recurrent propagation, input delivery and the remainder (neuron updates and counting)::
+Runs lsm-nmnist-1000 (spikelab.bench.peers) on one thread in float64 and float32, then the
+same network on samples without input events, and splits the time per sample into the idle
+floor (the neuron update, spike-flag scan and bin counting of 1,000 neurons x 300 steps) and
+the rest (synaptic events and spike handling). Then it replays the run's recorded spikes and
+input events through the kernel's own delivery functions alone, which splits the full time
+into recurrent propagation, input delivery and the remainder (neuron updates and counting).
+Every figure is the sum over the samples of the minimum of ``--reps`` timed runs of that one
+sample (``kernels.simulate_sample`` called directly): short calls, so the minimum is robust
+to other load. With ``--ceiling`` it also measures the machine's ceiling
+(spikelab.bench.ceiling) and prints each stage's time against its ceiling::
 
-    python benchmarks/profile_numba.py [--data DIR] [--samples N]
+    python benchmarks/profile_numba.py [--data DIR] [--samples N] [--reps R] [--ceiling]
 """
 
 from __future__ import annotations
@@ -21,122 +25,145 @@ from numba import njit
 
 from spikelab.backends.numba import kernels as K
 from spikelab.bench import find_data
+from spikelab.bench.ceiling import measure_ceiling
 from spikelab.bench.peers import RECORD, workload
 from spikelab.spikes import RecordSpec, SpikeBatch
 
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
 
 @njit(cache=True)
-def replay_recurrent(sp_ptr, sp_idx, n_steps, dvals, indptr2, indices, w, L, N):
-    """The recorded spikes of every step through ``propagate_split`` (and the ring cleared
-    as the kernel does); returns the synaptic events."""
+def replay_recurrent(sp_ptr, sp_idx, n_steps, dvals, indptr2, indices, w, ring):
+    """One sample's recorded spikes of every step through ``propagate_split`` (and the ring
+    cleared as the kernel does); returns the synaptic events."""
     total = 0
+    L, N = ring.shape
     spk = np.zeros(N, np.int64)
-    for b in range(sp_ptr.shape[0]):
-        ring = np.zeros((L, N))
-        for t in range(n_steps):
-            lo, hi = sp_ptr[b, t], sp_ptr[b, t + 1]
-            spk[: hi - lo] = sp_idx[lo:hi]
-            total += K.propagate_split(t, spk, hi - lo, dvals, indptr2, indices, w, ring, L)
-            ring[t % L][:] = 0.0
+    for t in range(n_steps):
+        lo, hi = sp_ptr[t], sp_ptr[t + 1]
+        spk[: hi - lo] = sp_idx[lo:hi]
+        total += K.propagate_split(t, spk, hi - lo, dvals, indptr2, indices, w, ring, L)
+        ring[t % L][:] = 0.0
     return total
 
 
 @njit(cache=True)
-def replay_inputs(offsets, ev_steps, ev_ch, ev_val, n_steps, dvals, indptr2, indices, w, L, N):
-    """Every sample's input events through ``deliver_inputs_split``; returns synaptic events."""
+def replay_inputs(ev_steps, ev_ch, ev_val, n_steps, dvals, indptr2, indices, w, ring):
+    """One sample's input events through ``deliver_inputs_split``; returns synaptic events."""
     total = 0
-    for b in range(offsets.shape[0] - 1):
-        ring = np.zeros((L, N))
-        e, e1 = offsets[b], offsets[b + 1]
-        for t in range(n_steps):
-            e, s = K.deliver_inputs_split(
-                e, e1, t, ev_steps, ev_ch, ev_val, dvals, indptr2, indices, w, ring, L
-            )
-            total += s
-            ring[t % L][:] = 0.0
+    L = ring.shape[0]
+    e, e1 = 0, ev_steps.shape[0]
+    for t in range(n_steps):
+        e, s = K.deliver_inputs_split(
+            e, e1, t, ev_steps, ev_ch, ev_val, dvals, indptr2, indices, w, ring, L
+        )
+        total += s
+        ring[t % L][:] = 0.0
     return total
 
 
-def spike_table(rec, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Recorded spikes as per-(sample, step) pointers into neuron indices in kernel order."""
-    ptr = np.zeros((len(rec.counts), n_steps + 1), np.int64)
-    idx, off = [], 0
-    for b in range(len(rec.counts)):
-        steps, neurons = rec.raster.sample(b)
-        order = np.lexsort((neurons, steps))
-        ptr[b, 0] = off
-        ptr[b, 1:] = off + np.cumsum(np.bincount(steps[order], minlength=n_steps))
-        off = ptr[b, -1]
-        idx.append(neurons[order])
-    return ptr, np.concatenate(idx).astype(np.int64)
+def spike_table(rec, b: int, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sample b's recorded spikes as per-step pointers into neuron indices in kernel order."""
+    steps, neurons = rec.raster.sample(b)
+    order = np.lexsort((neurons, steps))
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(steps[order], minlength=n_steps))])
+    return ptr.astype(np.int64), neurons[order].astype(np.int64)
 
 
-def best_call(fn, *args, reps: int = 3) -> tuple[float, object]:
-    fn(*args)
-    best, out = float("inf"), None
+def best(fn, *args, reps: int) -> tuple[float, object]:
+    out = fn(*args)
+    t = float("inf")
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        t = min(t, time.thread_time() - t0)
+    return t, out
 
 
-def best_of(sim, batch: SpikeBatch, reps: int = 3) -> tuple[float, object]:
-    best, rec = float("inf"), None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        rec = sim.run(batch)
-        best = min(best, time.perf_counter() - t0)
-    return best, rec
+def run_samples(sim, batch: SpikeBatch, reps: int) -> float:
+    """Seconds for the batch on one thread: per sample, the best of ``reps`` runs."""
+    f, ft = sim.flat, DTYPES[sim.dtype]
+    T, N = batch.n_steps, f.n_neurons
+    (in_d, in_p, in_i, in_w), (rc_d, rc_p, rc_i, rc_w) = sim.splits
+    net_args = (
+        in_d, in_p, in_i, in_w.astype(ft), rc_d, rc_p, rc_i, rc_w.astype(ft),
+        f.pop_start, f.pop_stop, f.pop_kind, f.params.astype(ft), f.n_ref,
+        K.izh_constants(f.dt, ft), f.ring_len, RECORD.bin_width(T),
+    )  # fmt: skip
+    counts = np.zeros((RECORD.n_bins(T), N), np.int32)
+    rec_args = (np.zeros((1, 1), np.uint8), False, np.zeros(0, np.int64), np.zeros((0, 0), ft))
+    total = 0.0
+    for b in range(len(batch)):
+        lo, hi = batch.offsets[b], batch.offsets[b + 1]
+        ev = (batch.steps[lo:hi], batch.channels[lo:hi], batch.values[lo:hi].astype(ft), T)
+        total += best(K.simulate_sample, *ev, *net_args, counts, *rec_args, reps=reps)[0]
+    return total
+
+
+def replay(sim, batch: SpikeBatch, rec, reps: int) -> tuple[float, float, int, int]:
+    """The run's synaptic work alone, per sample best of ``reps``: (recurrent s, input s,
+    recurrent events, input events) over the batch."""
+    f, ft = sim.flat, DTYPES[sim.dtype]
+    (in_d, in_p, in_i, in_w), (rc_d, rc_p, rc_i, rc_w) = sim.splits
+    in_w, rc_w = in_w.astype(ft), rc_w.astype(ft)
+    ring = np.zeros((f.ring_len, f.n_neurons), ft)
+    t_rc = t_in = 0.0
+    n_rc = n_in = 0
+    for b in range(len(batch)):
+        ptr, idx = spike_table(rec, b, batch.n_steps)
+        t, n = best(replay_recurrent, ptr, idx, batch.n_steps, rc_d, rc_p, rc_i, rc_w, ring,
+                    reps=reps)  # fmt: skip
+        t_rc, n_rc = t_rc + t, n_rc + n
+        lo, hi = batch.offsets[b], batch.offsets[b + 1]
+        ev = (batch.steps[lo:hi], batch.channels[lo:hi], batch.values[lo:hi].astype(ft))
+        t, n = best(replay_inputs, *ev, batch.n_steps, in_d, in_p, in_i, in_w, ring, reps=reps)
+        t_in, n_in = t_in + t, n_in + n
+    return t_rc, t_in, n_rc, n_in
+
+
+def profile(net, batch: SpikeBatch, dtype: str, reps: int, ceiling: dict | None) -> None:
+    n, steps = len(batch), batch.n_steps
+    sim = net.compile("numba", dt=batch.dt, record=RECORD, dtype=dtype)
+    full = run_samples(sim, batch, reps)
+    empty = SpikeBatch.empty(n, steps, n_channels=batch.n_channels, dt=batch.dt)
+    idle = run_samples(sim, empty, reps)
+    rec = net.compile("numba", dt=batch.dt, record=RecordSpec(bin_steps=50, raster=True),
+                      dtype=dtype).run(batch)  # fmt: skip
+    t_rc, t_in, n_rc, n_in = replay(sim, batch, rec, reps)
+    rest = full - t_rc - t_in
+    print(f"[{dtype}] full {1e3 * full / n:.3f} ms/sample ({n / full:.0f} samples/s, 1 thread); "
+          f"idle {1e3 * idle / n:.3f} ms = {1e9 * idle / (n * steps * net.n_neurons):.2f} ns "
+          f"per neuron-step; {rec.n_spikes / n:.0f} spikes/sample")  # fmt: skip
+    print(f"[{dtype}] recurrent {1e3 * t_rc / n:.3f} ms ({n_rc / n:.0f} events, "
+          f"{1e9 * t_rc / max(n_rc, 1):.2f} ns each); inputs {1e3 * t_in / n:.3f} ms "
+          f"({n_in / n:.0f} events, {1e9 * t_in / max(n_in, 1):.2f} ns each); neuron updates "
+          f"and counting {1e3 * rest / n:.3f} ms")  # fmt: skip
+    if ceiling:
+        c = ceiling
+        print(f"[{dtype}] ceiling fraction {c['ceiling_s'] * n / full:.1%}: update "
+              f"{c['update_s'] * n / max(rest, 1e-12):.0%} of its ceiling, synaptic "
+              f"{c['scatter_s'] * n / (t_rc + t_in):.0%}")  # fmt: skip
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default=None, help="N-MNIST folder (default: see spikelab bench)")
-    p.add_argument("--samples", type=int, default=200)
+    p.add_argument("--samples", type=int, default=50)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--dtype", choices=[*DTYPES, "both"], default="both")
+    p.add_argument("--ceiling", action="store_true", help="also measure the machine's ceiling")
     args = p.parse_args()
     numba.set_num_threads(1)
     net, batch = workload(str(find_data(args.data)), args.samples)
-    sim = net.compile("numba", dt=batch.dt, record=RECORD)
-    sim.run(batch.subset(range(min(4, len(batch)))))  # compile
-    n, steps = len(batch), batch.n_steps
-    full, rec = best_of(sim, batch)
-    idle, _ = best_of(sim, SpikeBatch.empty(n, steps, n_channels=batch.n_channels, dt=batch.dt))
-    syn = rec.n_synaptic_events / n
-    print(f"{net.n_neurons} neurons, {steps} steps, {len(batch.steps) / n:.0f} input events/sample")
-    print(f"full:  {1e3 * full / n:.3f} ms/sample ({n / full:.0f} samples/s on 1 thread)")
-    print(
-        f"idle:  {1e3 * idle / n:.3f} ms/sample = "
-        f"{1e9 * idle / (n * steps * net.n_neurons):.2f} ns per neuron-step"
-    )
-    print(
-        f"rest:  {1e3 * (full - idle) / n:.3f} ms/sample for {syn:.0f} synaptic events and "
-        f"{rec.n_spikes / n:.0f} spikes = {1e9 * (full - idle) / (n * syn):.2f} ns per event"
-    )
-    replay(net, sim, batch, full)
-
-
-def replay(net, sim, batch: SpikeBatch, full: float) -> None:
-    """The run's synaptic work alone: recorded spikes and input events through the
-    kernel's delivery functions, without the neuron updates."""
-    n, steps = len(batch), batch.n_steps
-    f = sim.flat
-    raster = net.compile("numba", dt=batch.dt, record=RecordSpec(bin_steps=50, raster=True))
-    ptr, idx = spike_table(raster.run(batch), steps)
-    (in_d, in_ptr, in_idx, in_w), (rc_d, rc_ptr, rc_idx, rc_w) = sim.splits
-    L, N = f.ring_len, f.n_neurons
-    t_rc, n_rc = best_call(replay_recurrent, ptr, idx, steps, rc_d, rc_ptr, rc_idx, rc_w, L, N)
-    vals = batch.values.astype(np.float64)
-    t_in, n_in = best_call(
-        replay_inputs, batch.offsets, batch.steps, batch.channels, vals, steps,
-        in_d, in_ptr, in_idx, in_w, L, N,
-    )  # fmt: skip
-    print(
-        f"replay: recurrent {1e3 * t_rc / n:.3f} ms/sample ({n_rc / n:.0f} events, "
-        f"{1e9 * t_rc / n_rc:.2f} ns each); inputs {1e3 * t_in / n:.3f} ms/sample "
-        f"({n_in / n:.0f} events, {1e9 * t_in / n_in:.2f} ns each); neuron updates and "
-        f"counting {1e3 * (full - t_rc - t_in) / n:.3f} ms/sample"
-    )
+    print(f"{net.n_neurons} neurons, {batch.n_steps} steps, "
+          f"{len(batch.steps) / len(batch):.0f} input events/sample")  # fmt: skip
+    ceiling = measure_ceiling(net, batch) if args.ceiling else None
+    if ceiling:
+        keys = ("update_s", "scatter_s", "loop_s", "ceiling_s")
+        parts = [f"{k[:-2]} {1e3 * ceiling[k]:.3f}" for k in keys]
+        print("ceiling (ms/sample): " + ", ".join(parts))
+    for dtype in DTYPES if args.dtype == "both" else [args.dtype]:
+        profile(net, batch, dtype, args.reps, ceiling)
 
 
 if __name__ == "__main__":

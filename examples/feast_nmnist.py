@@ -25,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from spikelab.features import FEAST, convergence_summary, event_histogram, plot_feast_learning
+from spikelab.plots import save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +71,7 @@ def main() -> None:
     t0 = time.perf_counter()
     model.fit([events[i] for i in train])
     fit_s = time.perf_counter() - t0
-    png = plot_feast_learning(model, args.out / "feast_learning.png")
+    png = save_figure(plot_feast_learning(model), args.out / "feast_learning.png")
     summary = convergence_summary(model)
     print(f"fit: {model.n_events_seen_:,} events in {fit_s:.1f} s; learning signals -> {png}")
     print(f"  converged: {summary['converged']}, late miss rate {summary['miss_rate_late']:.4f}")

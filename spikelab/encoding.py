@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import event_binning
 from .spikes import SpikeBatch
 
 _POLARITY = ("split", "merge", "on", "off")
@@ -143,80 +144,43 @@ class EventEncoding:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         """(W, H, C) of the channels this encoding produces."""
-        w, h = self.crop if self.crop is not None else self.sensor_size[:2]
-        f = int(self.downsample)
-        c = self.sensor_size[2] if self.polarity == "split" else 1
-        return (math.ceil(w / f), math.ceil(h / f), c)
+        return event_binning.input_shape(
+            self.sensor_size, self.crop, self.downsample, self.polarity
+        )
 
     @property
     def n_channels(self) -> int:
         return math.prod(self.input_shape)
 
     def steps_for(self, t_max_us: float) -> int:
-        if self.n_steps is not None:
-            return int(self.n_steps)
-        if self.duration is not None:
-            return max(1, math.ceil(self.duration / self.dt))
-        return max(1, math.floor(t_max_us * self.t_unit_us / 1000.0 / self.dt) + 1)
+        return event_binning.steps_for(self.settings(), t_max_us)
+
+    def settings(self) -> dict:
+        """The settings as plain JSON values (what ``event_binning.dense_counts`` takes and
+        the Lava artifact stores)."""
+        return {
+            f: list(v) if isinstance(v, tuple) else v
+            for f, v in ((f, getattr(self, f)) for f in self.__dataclass_fields__)
+        }
 
     def spatial(self, events: np.ndarray) -> np.ndarray:
-        """Crop, polarity selection and downsampling (tonic transforms); a new array."""
-        if events.dtype.names is None or not {"x", "t", "p"} <= set(events.dtype.names):
-            raise ValueError(
-                f"events must be a structured array with fields x, (y,) t, p; got {events.dtype}"
-            )
-        import tonic.transforms as T  # tonic imports torch when present: lazily
-
-        ev = events
-        if self.crop is not None:
-            ev = T.CenterCrop(sensor_size=self.sensor_size, size=self.crop)(ev.copy())
-        if self.polarity == "on":
-            ev = ev[ev["p"] > 0]
-        elif self.polarity == "off":
-            ev = ev[ev["p"] <= 0]
-        if self.downsample > 1:
-            ev = T.Downsample(spatial_factor=1.0 / self.downsample)(ev.copy())
-        return ev
+        """Crop, polarity selection and downsampling (as tonic's CenterCrop and Downsample,
+        in numpy: ``spikelab.event_binning``); a new array."""
+        return event_binning.spatial(
+            events, self.sensor_size, self.crop, self.polarity, self.downsample
+        )
 
     def channels(self, ev: np.ndarray) -> np.ndarray:
-        _, h, c = self.input_shape
-        y = ev["y"].astype(np.int64) if "y" in ev.dtype.names else 0
-        p = (ev["p"] > 0).astype(np.int64) if self.polarity == "split" else 0
-        if self.polarity == "split" and c == 1:
-            p = 0
-        return (ev["x"].astype(np.int64) * h + y) * c + p
+        return event_binning.channel_index(ev, self.input_shape, self.polarity)
 
     def _steps(self, t: np.ndarray, n_steps: int) -> np.ndarray:
-        if self.time_bins == "equal":
-            if not len(t):
-                return np.zeros(0, np.int64)
-            t0, span = t.min(), t.max() - t.min()
-            if span == 0:
-                return np.zeros(len(t), np.int64)
-            return np.minimum((t - t0) * n_steps // (span + 1), n_steps - 1).astype(np.int64)
-        dt_units = self.dt * 1000.0 / self.t_unit_us
-        return np.floor(t / dt_units).astype(np.int64)
+        return event_binning.step_index(t, n_steps, self.time_bins, self.dt, self.t_unit_us)
 
     # ---- checks ---------------------------------------------------------------------------
     def out_of_range(self, ev: np.ndarray) -> dict[str, np.ndarray]:
         """Boolean masks over the raw events ``ev``: ``outside_sensor``, ``bad_time``
         (negative or non-finite) and ``out_of_order`` (t earlier than an event before it)."""
-        names = ev.dtype.names or ()
-        if not {"x", "t", "p"} <= set(names):
-            raise ValueError(
-                f"events must be a structured array with fields x, (y,) t, p; got {ev.dtype}"
-            )
-        w, h, _ = self.sensor_size
-        outside = (ev["x"] < 0) | (ev["x"] >= w)
-        if "y" in names:
-            outside |= (ev["y"] < 0) | (ev["y"] >= h)
-        t = ev["t"]
-        bad_time = ~np.isfinite(t) | (t < 0) if t.dtype.kind == "f" else t < 0
-        good_t = np.where(bad_time, -np.inf, t.astype(np.float64))
-        order = np.zeros(len(ev), bool)
-        if len(ev) > 1:
-            order[1:] = good_t[1:] < np.maximum.accumulate(good_t)[:-1]
-        return {"outside_sensor": outside, "bad_time": bad_time, "out_of_order": order & ~bad_time}
+        return event_binning.out_of_range_masks(ev, self.sensor_size)
 
     def past_duration(self, ev: np.ndarray) -> int:
         """How many events the fixed time bins cut (at or after ``n_steps * dt``)."""
@@ -260,6 +224,22 @@ class EventEncoding:
         )
 
     # ---- the transform ------------------------------------------------------------------
+    def __call__(self, events: np.ndarray | Sequence[np.ndarray]) -> SpikeBatch:
+        """The encoding as a tonic transform: one structured event array (one sample) gives
+        a one-sample ``SpikeBatch``, so ``tonic.transforms.Compose([Denoise(...), enc])``
+        works on a dataset's samples; a list of arrays is ``encode(list)``. Join per-sample
+        batches with ``SpikeBatch.concatenate`` (needs a fixed length: ``duration`` or
+        ``n_steps``). tonic's ``Compose`` stops at an empty array and returns it as is."""
+        if isinstance(events, np.ndarray) and events.dtype.names is not None:
+            return self.encode([events])
+        if isinstance(events, np.ndarray) or not isinstance(events, Sequence):
+            raise TypeError(
+                "EventEncoding(...)(events) takes one structured event array (fields x, (y,) "
+                f"t, p) or a list of them, got {type(events).__name__} "
+                f"{getattr(events, 'dtype', '')}".rstrip()
+            )
+        return self.encode(events)
+
     def encode(
         self,
         samples: Sequence[np.ndarray],

@@ -309,11 +309,14 @@ class ProbeReport:
         write_text_atomic(folder / "probe.txt", self.to_text())
         write_json_atomic(folder / "probe.json", self.to_dict())
         if self.recording is not None and self.recording.raster is not None:
-            from .plots import plot_raster
+            from . import plots
 
+            fig = plots.new_figure(plots.RASTER_SIZE)
+            ax, rate_ax = plots.raster_axes(fig)
+            title = f"probe, sample 0 of {self.n_samples}"
+            plots.plot_raster(self.recording, ax=ax, rate_ax=rate_ax, title=title)
             with tempfile.TemporaryDirectory() as tmp:
-                title = f"probe, sample 0 of {self.n_samples}"
-                png = plot_raster(self.recording, Path(tmp) / "raster.png", title=title)
+                png = plots.save_figure(fig, Path(tmp) / "raster.png")
                 write_bytes_atomic(folder / "probe_raster.png", png.read_bytes())
         return folder
 

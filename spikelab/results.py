@@ -3,7 +3,8 @@
     <output.dir>/config.toml    the resolved configuration
                 metrics.json   accuracies, baseline, timings, spike statistics
                 states.h5      reservoir states (bin counts) and labels, train and test;
-                               the fitted FEAST model under features/ when used
+                               the fitted FEAST model under features/ when used; the
+                               first test sample's spikes under raster/ (with plots)
                 network.h5     the reservoir (Network.load reads it)
                 readout.h5     the trained readout (spikelab.readout.load_readout)
                 confusion.png  test confusion matrix
@@ -164,8 +165,16 @@ def check_output(
 
 def write_config_and_metrics(folder: Path, cfg: Mapping[str, Any], metrics: dict[str, Any]) -> None:
     """``config.toml`` (the resolved config, plain values; without ``output.overwrite``,
-    a choice of that invocation, not of the experiment) and ``metrics.json`` of a folder."""
+    a choice of that invocation, not of the experiment) and ``metrics.json`` of a folder,
+    with its ``provenance`` block (``spikelab.provenance``: versions, machine, config hash;
+    started = now minus the run's ``timings.total_s``, ended = now)."""
+    from .provenance import provenance
+
     cfg = dict(cfg)
+    if "provenance" not in metrics:
+        ended = time.time()
+        total = (metrics.get("timings") or {}).get("total_s") or 0.0
+        metrics = {**metrics, "provenance": provenance(cfg, started=ended - total, ended=ended)}
     if isinstance(cfg.get("output"), Mapping):
         cfg["output"] = {k: v for k, v in cfg["output"].items() if k != "overwrite"}
     (folder / "config.toml").write_text(to_toml(cfg))
@@ -192,8 +201,6 @@ def write_results(
 ) -> Path:
     """Write the folder ``cfg.output.dir``; replaces an existing one only at the end.
     ``readout``: the fitted readout, saved as ``readout.h5`` (``spikelab.readout.io``)."""
-    from .plots import plot_confusion, plot_learning_curve, plot_raster
-
     out = check_output(
         cfg.output.dir, inputs={"dataset.root": cfg.dataset.root}, overwrite=cfg.output.overwrite
     )  # again: the folder may have changed while the run ran
@@ -209,20 +216,75 @@ def write_results(
                 from .features import save_feast
 
                 save_feast(features, f.create_group("features"))
+            if raster is not None:  # the first test sample's spikes: raster.png redrawn
+                write_raster(f.create_group("raster"), raster)
         net.save(tmp / "network.h5")
         if readout is not None:
             from .readout.io import save_readout
 
             save_readout(readout, tmp / "readout.h5")
         if cfg.output.plots:
-            plot_confusion(y_test, pred, tmp / "confusion.png", title=cfg.name)
-            if raster is not None:
-                plot_raster(raster, tmp / "raster.png")
-            if metrics.get("readout_history"):  # a readout learned online, epoch by epoch
-                plot_learning_curve(
-                    metrics["readout_history"],
-                    tmp / "readout_curve.png",
-                    test_accuracy=metrics.get("test_accuracy"),
-                    title=f"{cfg.readout.params.get('rule', '')} readout",
-                )
+            rule = cfg.readout.params.get("rule", "")
+            write_figures(
+                tmp, metrics, y_test=y_test, pred=pred, raster=raster, title=cfg.name,
+                curve_title=f"{rule} readout".strip(),
+            )  # fmt: skip
     return out
+
+
+def write_raster(group: h5py.Group, rec: Any) -> None:
+    """The spikes of a recording's first sample (``steps``, ``neurons``) and what a
+    raster plot needs (attributes ``n_steps``, ``n_neurons``, ``dt`` in ms,
+    ``populations`` as JSON) into ``group`` of states.h5."""
+    steps, neurons = rec.raster.sample(0)
+    group.create_dataset("steps", data=np.asarray(steps, np.int32))
+    group.create_dataset("neurons", data=np.asarray(neurons, np.int32))
+    group.attrs.update(n_steps=int(rec.n_steps), n_neurons=int(rec.counts.shape[2]),
+                       dt=float(rec.dt), populations=json.dumps(rec.populations))  # fmt: skip
+
+
+def read_raster(group: h5py.Group) -> Any:
+    """The one-sample ``Recording`` (with its raster) that ``write_raster`` saved."""
+    from .spikes import Recording, SpikeTrains
+
+    steps, neurons = group["steps"][()], group["neurons"][()]
+    n_steps, n = int(group.attrs["n_steps"]), int(group.attrs["n_neurons"])
+    trains = SpikeTrains(n_steps=n_steps, n_neurons=n, offsets=np.array([0, len(steps)]),
+                         steps=steps, neurons=neurons)  # fmt: skip
+    counts = np.bincount(neurons, minlength=n).astype(np.int32).reshape(1, 1, n)
+    pops = tuple((str(a), int(b), int(c)) for a, b, c in json.loads(group.attrs["populations"]))
+    return Recording(counts=counts, bin_steps=n_steps, n_steps=n_steps,
+                     dt=float(group.attrs["dt"]), populations=pops, raster=trains)  # fmt: skip
+
+
+def write_figures(
+    folder: Path,
+    metrics: Mapping[str, Any],
+    *,
+    y_test: np.ndarray,
+    pred: np.ndarray,
+    raster: Any = None,
+    title: str = "",
+    curve_title: str = "",
+) -> list[Path]:
+    """The figures of a classify results folder, drawn off pyplot (``spikelab.plots``)
+    and saved here: confusion.png, raster.png (a ``Recording`` with a raster),
+    readout_curve.png (a readout learned online: ``metrics["readout_history"]``)."""
+    from . import plots
+
+    fig = plots.new_figure(plots.CONFUSION_SIZE)
+    plots.plot_confusion(y_test, pred, ax=fig.add_subplot(), title=title)
+    written = [plots.save_figure(fig, folder / "confusion.png")]
+    if raster is not None:
+        fig = plots.new_figure(plots.RASTER_SIZE)
+        ax, rate_ax = plots.raster_axes(fig)
+        plots.plot_raster(raster, ax=ax, rate_ax=rate_ax)
+        written.append(plots.save_figure(fig, folder / "raster.png"))
+    if metrics.get("readout_history"):  # a readout learned online, epoch by epoch
+        fig = plots.new_figure(plots.CURVE_SIZE)
+        plots.plot_learning_curve(
+            metrics["readout_history"], test_accuracy=metrics.get("test_accuracy"),
+            title=curve_title, ax=fig.add_subplot(),
+        )  # fmt: skip
+        written.append(plots.save_figure(fig, folder / "readout_curve.png"))
+    return written

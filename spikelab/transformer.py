@@ -3,6 +3,17 @@
 pipe = Pipeline([("lsm", LSMTransformer(net, backend="numba", encoding=enc)),
                  ("readout", LinearReadout())])
 pipe.fit(train_events, y_train).score(test_events, y_test)
+
+Input: a ``SpikeBatch``; a list of event arrays (with ``encoding``); or a numeric array,
+``[samples, steps, channels]`` of input values per step, or ``[samples, channels]`` (one
+step), checked by scikit-learn's ``validate_data`` (sparse, complex, object, NaN, empty
+input are errors). ``net`` may be a ``Network`` or a function ``n_inputs -> Network``
+(e.g. ``functools.partial(lsm_column, (3, 3, 3), seed=0)``) that ``fit`` calls with the
+input's channel count, as scikit-learn estimators learn their input size in ``fit``.
+
+On a Dask cluster: inside ``with spikelab.sweep.cluster.use_client(client):`` ``transform``
+encodes and simulates its chunks on the workers, the same features bit for bit
+(docs/sweeps.md).
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .encoding import EventEncoding
 from .network import Network
@@ -24,7 +36,8 @@ __all__ = ["ChunkedRun", "LSMTransformer", "run_chunked"]
 class LSMTransformer(TransformerMixin, BaseEstimator):
     """Reservoir states as features: event arrays (or a SpikeBatch) -> [n, bins * neurons].
 
-    net : the reservoir. backend : registered backend name. dt : step (ms).
+    net : the reservoir, or a function ``n_inputs -> Network`` called in ``fit``.
+    backend : registered backend name. dt : step (ms).
     encoding : how event arrays become input spikes (not needed for SpikeBatch input).
     bin_steps : width of a count bin in steps (None: one bin per sample).
     backend_options : keyword options for the backend (e.g. {"dtype": "float32"}).
@@ -51,7 +64,29 @@ class LSMTransformer(TransformerMixin, BaseEstimator):
         self.progress = progress
 
     def fit(self, X: Any = None, y: Any = None) -> LSMTransformer:
-        self.sim_ = self.net.compile(
+        """Compile the reservoir (``sim_``; ``net_``, the network, built first when ``net``
+        is a function of the input count). ``X`` (optional) fixes the input size:
+        ``n_features_in_`` for a numeric array."""
+        n_inputs = self._input_size(X)
+        if isinstance(self.net, Network):
+            self.net_ = self.net
+        elif callable(self.net):
+            if n_inputs is None:
+                raise ValueError(
+                    "net is a function n_inputs -> Network: fit needs X (or an encoding) to "
+                    "know the input size"
+                )
+            self.net_ = self.net(n_inputs=n_inputs)
+        else:
+            raise TypeError(
+                f"net must be a Network or a function n_inputs -> Network, got {self.net!r}"
+            )
+        if n_inputs is not None and n_inputs != self.net_.n_inputs:
+            raise ValueError(
+                f"X has {n_inputs} features, but LSMTransformer is expecting "
+                f"{self.net_.n_inputs} features as input (the network's n_inputs)"
+            )
+        self.sim_ = self.net_.compile(
             self.backend,
             dt=self.dt,
             record=RecordSpec(bin_steps=self.bin_steps),
@@ -59,16 +94,52 @@ class LSMTransformer(TransformerMixin, BaseEstimator):
         )
         return self
 
-    def transform(self, X: SpikeBatch | Sequence[np.ndarray]) -> np.ndarray:
-        """[n_samples, bins * neurons] spike counts; event arrays are encoded chunk by chunk."""
-        if not isinstance(X, SpikeBatch) and self.encoding is None:
-            raise ValueError(
-                "LSMTransformer got event arrays but no encoding; pass encoding=EventEncoding(...)"
-                " or give a SpikeBatch"
-            )
-        if not hasattr(self, "sim_"):
-            self.fit()
+    def _input_size(self, X: Any) -> int | None:
+        """Channels of the input (a numeric array's are validated: ``n_features_in_``)."""
+        if isinstance(X, SpikeBatch):
+            return X.n_channels
+        if X is None or _is_event_list(X):
+            return None if self.encoding is None else self.encoding.n_channels
+        return self._numeric(X, reset=True).shape[-1]
+
+    def _numeric(self, X: Any, *, reset: bool) -> np.ndarray:
+        """A numeric input checked by scikit-learn: 2-D through ``validate_data``
+        (``n_features_in_``), 3-D through ``check_array`` (steps may differ between fit and
+        transform; the channels are checked against the network)."""
+        if isinstance(X, np.ndarray) and X.ndim == 3:
+            x = check_array(X, allow_nd=True, dtype=np.float64)
+            if not reset and x.shape[2] != self.net_.n_inputs:
+                raise ValueError(
+                    f"X has {x.shape[2]} channels, but the network has {self.net_.n_inputs} inputs"
+                )
+            return x
+        return validate_data(self, X, reset=reset, dtype=np.float64)
+
+    def _as_input(self, X: Any) -> SpikeBatch | Sequence[np.ndarray]:
+        if isinstance(X, SpikeBatch) or _is_event_list(X):
+            if not isinstance(X, SpikeBatch) and self.encoding is None:
+                raise ValueError(
+                    "LSMTransformer got event arrays but no encoding; pass "
+                    "encoding=EventEncoding(...) or give a SpikeBatch"
+                )
+            return X
+        x = self._numeric(X, reset=False)
+        dense = x[:, None, :] if x.ndim == 2 else x
+        return SpikeBatch.from_dense(dense, dt=self.dt)
+
+    def transform(self, X: SpikeBatch | Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """[n_samples, bins * neurons] spike counts; event arrays are encoded chunk by chunk.
+        Raises ``NotFittedError`` before ``fit``."""
+        check_is_fitted(self, "sim_")
+        X = self._as_input(X)
         run = run_chunked(
             self.sim_, X, encoding=self.encoding, chunk_size=self.chunk_size, progress=self.progress
         )
         return run.counts.reshape(run.counts.shape[0], -1).astype(np.float64)
+
+
+def _is_event_list(X: Any) -> bool:
+    """A list (or other sequence, not an array) of per-sample event arrays."""
+    if isinstance(X, np.ndarray | SpikeBatch) or not isinstance(X, Sequence) or not len(X):
+        return False
+    return isinstance(X[0], np.ndarray)

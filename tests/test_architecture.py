@@ -181,6 +181,8 @@ def test_no_function_over_the_limit():
         "spikelab",
         "spikelab.ir",
         "spikelab.spikes",
+        "spikelab.event_binning",
+        "spikelab.encoding",
         "spikelab.backends",
         "spikelab.backends.common",
         "spikelab.backends.lava",

@@ -47,13 +47,16 @@ def test_numba_suite_from_a_folder_outside_the_checkout(small_nmnist, elsewhere,
     argv = ["bench", "--suite", "numba", "--samples", "8", "--data", str(small_nmnist)]
     assert main([*argv, "--json", "out/bench.json"]) == 0
     records = json.loads((elsewhere / "out" / "bench.json").read_text())
-    assert [r["workload"] for r in records] == ["lsm-nmnist-1000", "lsm-nmnist-2000", "active-1000"]
+    workloads = ["lsm-nmnist-1000", "lsm-nmnist-2000", "active-1000", "izh-1000"]
+    assert [r["workload"] for r in records] == [w for w in workloads for _ in range(2)]
+    assert [r["mode"] for r in records] == ["float64", "float32"] * 4
     for r in records:
-        assert r["suite"] == "numba" and r["backend"] == "numba" and r["mode"] == "float64"
+        assert r["suite"] == "numba" and r["backend"] == "numba"
         assert r["n_samples"] == 8 and r["cores"] >= 1
         assert r["samples_per_s"] > 0 and r["spikes_total"] > 0
         assert r["synaptic_events_per_s"] > 0
-    assert [r["n_neurons"] for r in records] == [1000, 2000, 1000]
+        assert 0 < r["ceiling_fraction"] and r["ceiling"]["ceiling_s"] > 0
+    assert [r["n_neurons"] for r in records] == [1000, 1000, 2000, 2000, 1000, 1000, 1000, 1000]
     out = capsys.readouterr().out
     assert "lsm-nmnist-2000" in out and "wrote out/bench.json" in out
 

@@ -48,7 +48,6 @@ def test_run_writes_a_complete_results_folder(tiny_data, tmp_path, capsys):
         [
             "run",
             str(cfg),
-            "--quiet",
             "--backend",
             "numba",
             "--set",
@@ -58,7 +57,7 @@ def test_run_writes_a_complete_results_folder(tiny_data, tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert "test accuracy" in capsys.readouterr().out
+    assert "test accuracy" in capsys.readouterr().err  # log lines: stderr (stdout: data)
     names = {p.name for p in out.iterdir()}
     assert {
         "config.toml",
@@ -254,8 +253,8 @@ def test_demo_runs_from_any_folder(tmp_path, monkeypatch, capsys):
         "encoding.duration=100.0",
         "output.plots=false",
     ]
-    assert main(["demo", "--quiet", *sum((["--set", s] for s in small), [])]) == 0
-    assert "test accuracy" in capsys.readouterr().out
+    assert main(["demo", *sum((["--set", s] for s in small), [])]) == 0
+    assert "test accuracy" in capsys.readouterr().err
     assert (tmp_path / "results" / "data" / "nmnist-like" / "Train").is_dir()
     m = json.loads((tmp_path / "results" / "demo" / "metrics.json").read_text())
     assert m["n_neurons"] == 27 and m["n_train"] + m["n_test"] > 20

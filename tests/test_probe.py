@@ -245,7 +245,7 @@ def test_cli_probe_writes_its_report(shared_data_dir, tmp_path, capsys):
     out = tmp_path / "probe"
     argv = ["probe", str(cfg), "--samples", "3", "--output", str(out)]
     assert main([*argv, "--set", "reservoir.weight_scale=0.2"]) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # the report's lines are log lines: stderr
     assert "population" in printed and "activity: ok" in printed
     assert json.loads((out / "probe.json").read_text())["n_samples"] == 3
     assert not (tmp_path / "run").exists()  # --output is the probe's folder, not output.dir
@@ -266,7 +266,7 @@ def test_run_warns_when_the_reservoir_is_nearly_silent(
     cfg.write_text(to_toml(nmnist_config(shared_data_dir, out, input_weight)))
     assert main(["run", str(cfg), "--quiet", "--set", "readout.alpha=[10.0]"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # --quiet: warnings only, on stderr
     if warns:
         assert "nearly silent" in metrics["activity_warning"]
         assert "reservoir.input_weight (now 0.4)" in metrics["activity_warning"]

@@ -198,10 +198,19 @@ def test_cli_output_dot(tiny_data, tmp_path, monkeypatch, capsys):
 def test_demo_replaces_only_its_own_results_folder(monkeypatch):
     """`spikelab demo` passes overwrite for its own results/demo; `run` and a demo with
     --output another folder do not."""
-    import spikelab.tasks
+    import spikelab.tasks.demo
+
+    class Done:
+        def summary(self) -> str:
+            return "done"
 
     seen = []
-    monkeypatch.setattr(spikelab.tasks, "run_task", lambda cfg, progress: seen.append(cfg))
+
+    def fake_demo(cfg, progress=None):
+        seen.append(cfg)
+        return Done()
+
+    monkeypatch.setattr(spikelab.tasks.demo, "run_demo", fake_demo)
     assert main(["demo", "--quiet"]) == 0
     assert seen[-1]["output"] == {"dir": "results/demo", "overwrite": True}
     assert main(["demo", "--quiet", "--output", "elsewhere"]) == 0
@@ -240,6 +249,15 @@ def test_crossbar_metrics_record_the_device_in_force(tiny_data, tmp_path):
     assert opts["preset"] == "wan2022" and opts["seed"] == 0 and opts["kernel"] == "numba"
     assert opts["device_params"]["read_noise"] == 0.01
     assert opts["device_params"]["g_max_us"] > opts["device_params"]["g_min_us"] > 0
+
+
+def test_metrics_record_the_defaults_in_force(tiny_data, tmp_path):
+    """A backend without effective_options(): its constructor's defaults, the config's
+    options over them (a config naming only the backend recorded {} before)."""
+    cfg = tiny(tiny_data, tmp_path / "n", backend={"name": "numba", "threads": 1})
+    out = run_classify(cfg, progress=False, log=lambda s: None)
+    opts = json.loads((out / "metrics.json").read_text())["backend_options"]
+    assert opts == {"dtype": "float64", "threads": 1}
 
 
 def test_zero_shot_folder_is_marked_and_records_its_seeds(tmp_path):

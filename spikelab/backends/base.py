@@ -23,7 +23,7 @@ from ..spikes import Recording, RecordSpec, SpikeBatch
 if TYPE_CHECKING:
     from ..network import Network
 
-log = logging.getLogger("spikelab")
+log = logging.getLogger(__name__)
 
 
 class BackendUnavailable(ImportError):
@@ -53,6 +53,9 @@ class _Entry:
     target: str  # "module:Class"
     requires: tuple[str, ...]  # importable modules the backend needs
     install: str  # exact command that installs them
+    # "module:function" -> a dict describing another interpreter that runs the backend as a
+    # worker process when ``requires`` is missing here (None: there is none); lava only
+    worker: str = ""
 
 
 _BUILTIN: dict[str, _Entry] = {
@@ -70,8 +73,10 @@ _BUILTIN: dict[str, _Entry] = {
     "lava": _Entry(
         "spikelab.backends.lava:LavaBackend",
         ("lava",),
-        "pip install 'spikelab[lava]' in a Python 3.10 environment with numpy<2 "
-        "(in this repo: make venv-lava, then use .venv-lava/bin/python)",
+        "pip install 'spikelab[lava]' in a Python 3.10 environment with numpy<2 (in this "
+        "repo: make venv-lava; this environment then runs Lava in .venv-lava as a worker, or "
+        "set SPIKELAB_LAVA_PYTHON to such a Python; or run .venv-lava/bin/spikelab)",
+        worker="spikelab.backends.lava.remote:worker_status",
     ),
     "crossbar": _Entry(
         "spikelab.backends.crossbar:CrossbarBackend", ("numba",), "pip install numba"
@@ -104,9 +109,19 @@ def known_backends() -> list[str]:
     return sorted(set(builtin) | set(_entry_point_backends()))
 
 
+def _worker_status(entry: _Entry) -> dict[str, str] | None:
+    """The worker interpreter of a backend whose dependency is missing here (or None)."""
+    return _load_class(entry.worker)() if entry.worker else None
+
+
 def available_backends() -> list[str]:
-    """Names of the backends whose dependencies are importable here."""
-    names = [n for n, e in _BUILTIN.items() if _implemented(e) and not _missing_modules(e)]
+    """Names of the backends whose dependencies are importable here (or, for lava, in a
+    worker interpreter: ``spikelab.backends.lava.remote``)."""
+    names = [
+        n
+        for n, e in _BUILTIN.items()
+        if _implemented(e) and (not _missing_modules(e) or _worker_status(e))
+    ]
     return sorted(set(names) | set(_entry_point_backends()))
 
 
@@ -132,7 +147,7 @@ def backend_class(name: str) -> Callable[..., Backend]:
     if key in _BUILTIN and _implemented(_BUILTIN[key]):
         entry = _BUILTIN[key]
         missing = _missing_modules(entry)
-        if missing:
+        if missing and not entry.worker:  # a worker backend checks its interpreter itself
             raise BackendUnavailable(
                 f"backend {name!r} needs {', '.join(missing)}, which is not installed here. "
                 f"Install it with: {entry.install}"
@@ -199,6 +214,11 @@ def backend_versions() -> list[dict[str, str]]:
                 versions.append(f"{mod} {version(dist_names.get(mod, mod))}")
             except PackageNotFoundError:
                 versions.append(f"{mod} (not installed)")
+        worker = _worker_status(entry) if entry and missing else None
+        if worker:
+            versions = [f"lava-nc {worker['lava-nc']} through a worker: {worker['python']} "
+                        f"(Python {worker['python_version']})"]  # fmt: skip
+            missing = []
         rows.append(
             {
                 "backend": name,

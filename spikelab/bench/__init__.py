@@ -29,9 +29,11 @@ SUITES: dict[str, str] = {
     "feast": "spikelab.bench.feast:run_feast_bench",
     "crossbar": "spikelab.bench.crossbar:run_crossbar_bench",
     "lava": "spikelab.bench.lava:run_lava_bench",
+    "sweep": "spikelab.bench.sweep:run_sweep_bench",
 }
-#: Suites run when none is named (lava runs in its own environment, .venv-lava).
-DEFAULT_SUITES = tuple(s for s in SUITES if s != "lava")
+#: Suites run when none is named (lava runs in its own environment, .venv-lava; sweep
+#: starts local Dask clusters: named only).
+DEFAULT_SUITES = tuple(s for s in SUITES if s not in ("lava", "sweep"))
 DATA_ENV = "SPIKELAB_NMNIST"
 SHARED_DATA = Path("..", "shared", "data", "nmnist-small")
 CHECKOUT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,13 @@ Workloads:
   bias near threshold) and a wider connectivity (lambda = 4: ~66 synapses per neuron) at
   30 % of Maass's weights, on the same input: ~70 spikes per neuron per sample, so the
   time goes into synaptic propagation; synaptic events/s is the figure of merit (capacity).
+* ``izh-1000``: the ``izhikevich_network`` preset (Izhikevich 2003: 800 excitatory, 200
+  inhibitory, all-to-all) with 1,000 neurons and the LSM's input side, on the same samples.
 
-Each is timed best of two passes over ``n_samples`` samples, after a compile run on 4.
+Each workload runs in float64 (the reference) and float32 (the fast path), timed best of two
+passes over ``n_samples`` samples, after a compile run on 4. Every record carries
+``ceiling_fraction``: the workload's measured ceiling (:mod:`spikelab.bench.ceiling`, on the
+first ``ceiling_samples`` samples, one thread) over the record's seconds per sample per core.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numba
 
 from ..network import Network
 from ..spikes import RecordSpec, SpikeBatch
+from .ceiling import ceiling_fraction, measure_ceiling
 from .common import build_reservoir, lsm_config, lsm_network, nmnist_batch
 
 ACTIVE_1000: dict[str, Any] = {
@@ -33,6 +39,13 @@ ACTIVE_1000: dict[str, Any] = {
     "lam": 4.0,
     "weight_scale": 0.3,
 }
+IZH_1000: dict[str, Any] = {
+    "builder": "izhikevich_network",
+    "n_neurons": 1000,
+    "input_receptive_field": 2.0,
+    "input_fan_in": 24,
+}
+DTYPES = ("float64", "float32")
 
 
 def _best_pass(sim: Any, batch: SpikeBatch, reps: int) -> tuple[float, float, int, int]:
@@ -52,14 +65,16 @@ def _best_pass(sim: Any, batch: SpikeBatch, reps: int) -> tuple[float, float, in
     return best, cpu, spikes, syn
 
 
-def _measure(net: Network, batch: SpikeBatch, dt: float, workload: str, reps: int = 2) -> dict:
-    sim = net.compile("numba", dt=dt, record=RecordSpec(bin_steps=50))
+def _measure(
+    net: Network, batch: SpikeBatch, dt: float, workload: str, dtype: str, reps: int = 2
+) -> dict:
+    sim = net.compile("numba", dt=dt, record=RecordSpec(bin_steps=50), dtype=dtype)
     sim.run(batch.subset(range(min(4, len(batch)))))  # compile (cached after the first run)
     best, cpu, spikes, syn = _best_pass(sim, batch, reps)
     return {
         "suite": "numba",
         "backend": "numba",
-        "mode": "float64",
+        "mode": dtype,
         "workload": workload,
         "samples_per_s": len(batch) / best,
         "synaptic_events_per_s": syn / best,
@@ -77,14 +92,27 @@ def _measure(net: Network, batch: SpikeBatch, dt: float, workload: str, reps: in
     }
 
 
-def run_numba_bench(data_dir: str, n_samples: int = 1000) -> list[dict[str, Any]]:
-    """One record per workload of the module docstring."""
+def run_numba_bench(
+    data_dir: str, n_samples: int = 1000, ceiling_samples: int = 20
+) -> list[dict[str, Any]]:
+    """One record per workload and dtype of the module docstring."""
     cfg = lsm_config()
     batch, enc = nmnist_batch(data_dir, n_samples, cfg.encoding, cfg.dataset)
-    out = [
-        _measure(lsm_network(cfg, enc, n), batch, enc.dt, f"lsm-nmnist-{n}") for n in (1000, 2000)
-    ]
-    out.append(_measure(build_reservoir(dict(ACTIVE_1000), enc, 0), batch, enc.dt, "active-1000"))
+    nets = {f"lsm-nmnist-{n}": lsm_network(cfg, enc, n) for n in (1000, 2000)}
+    nets["active-1000"] = build_reservoir(dict(ACTIVE_1000), enc, 0)
+    nets["izh-1000"] = build_reservoir(dict(IZH_1000), enc, 0)
+    head = batch.subset(range(min(ceiling_samples, len(batch))))
+    out = []
+    for name, net in nets.items():
+        ceiling = measure_ceiling(net, head)
+        for dtype in DTYPES:
+            rec = _measure(net, batch, enc.dt, name, dtype)
+            rec["ceiling_s_per_sample"] = ceiling["ceiling_s"]
+            rec["ceiling"] = ceiling
+            rec["ceiling_fraction"] = ceiling_fraction(
+                ceiling["ceiling_s"], rec["samples_per_s"], rec["cores"]
+            )
+            out.append(rec)
     return out
 
 

@@ -4,7 +4,8 @@ Workload ``lsm-nmnist-1000``: examples/nmnist_lsm.toml with 1,000 neurons (the c
 of the numba suite), N-MNIST recordings from nmnist-small encoded by ``spikelab.encoding``
 (1 ms steps, 300 ms, ON/OFF channels). Every engine runs the same network on the same samples:
 
-* numba (float64, all cores, parallel over the batch; best of ``reps``);
+* numba float64 and float32 (all cores, parallel over the batch; best of ``reps``; the ratio
+  to Brian2 is float64's);
 * Brian2 runtime, numpy target; Brian2 runtime, cython target (extensions cached after the
   first build); Brian2 cpp_standalone (one build for the whole batch, then the binary), with
   1 thread and, with ``omp_threads`` > 1, with OpenMP.
@@ -66,9 +67,11 @@ def _record(
     }
 
 
-def bench_numba(net: Network, batch: SpikeBatch, reps: int = 2) -> tuple[dict, list[int]]:
-    """numba float64 throughput, and the spike count of each sample (for the Brian2 check)."""
-    sim = net.compile("numba", dt=batch.dt, record=RECORD)
+def bench_numba(
+    net: Network, batch: SpikeBatch, reps: int = 2, dtype: str = "float64"
+) -> tuple[dict, list[int]]:
+    """numba throughput, and the spike count of each sample (for the Brian2 check)."""
+    sim = net.compile("numba", dt=batch.dt, record=RECORD, dtype=dtype)
     sim.run(batch.subset(range(min(4, len(batch)))))  # JIT compile (cached after the first run)
     best, per_sample = float("inf"), []
     for _ in range(reps):
@@ -82,7 +85,7 @@ def bench_numba(net: Network, batch: SpikeBatch, reps: int = 2) -> tuple[dict, l
             per_sample += rec.counts.sum(axis=(1, 2)).tolist()
         best = min(best, time.perf_counter() - t0)
     return _record(
-        "numba", "float64", len(batch), best, spikes, syn, numba.get_num_threads(), build_s=0.0
+        "numba", dtype, len(batch), best, spikes, syn, numba.get_num_threads(), build_s=0.0
     ), per_sample
 
 
@@ -138,7 +141,7 @@ def run_peers_bench(
     net, batch = workload(data_dir, n_samples)
     n_b2 = min(len(batch), n_brian2 or 40)
     numba_rec, per_sample = bench_numba(net, batch, reps)
-    records = [numba_rec]
+    records = [numba_rec, bench_numba(net, batch, reps, "float32")[0]]
     b2_batch, b2_spikes = batch.subset(range(n_b2)), int(sum(per_sample[:n_b2]))
     todo = [(lbl, opt) for lbl, opt in BRIAN2_MODES if modes is None or lbl in modes]
     if omp_threads > 1:
@@ -147,7 +150,7 @@ def run_peers_bench(
         )
     for label, options in todo:
         records.append(bench_brian2(net, b2_batch, label, options, b2_spikes))
-    timed = [r for r in records[1:] if "samples_per_s" in r]
+    timed = [r for r in records[2:] if "samples_per_s" in r]
     if timed:
         best = max(timed, key=lambda r: r["samples_per_s"])
         ratio = numba_rec["samples_per_s"] / best["samples_per_s"]

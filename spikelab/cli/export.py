@@ -41,6 +41,10 @@ def _lava_options(args: argparse.Namespace) -> dict[str, Any]:
 
         run = run_settings(folder)
         opts["bin_steps"] = run["bin_steps"]
+        if run["raw_events_blocked_by"] is None:
+            opts["encoding"] = run["encoding"]  # the artifact then takes raw events
+        else:
+            opts["encoding_note"] = f"input counts only: {run['raw_events_blocked_by']}"
         if args.n_steps is None:
             opts["n_steps"], opts["n_steps_source"] = run["n_steps"], run["source"]
         if args.readout is None and args.results_folder and (folder / "readout.h5").is_file():
@@ -60,10 +64,15 @@ def add_parser(sub: Any) -> None:
         "network",
         help="network.h5, or a classify results folder (Lava: with its readout and steps)",
     )
-    q.add_argument("--to", choices=("nir", "lava"), required=True)
-    q.add_argument("out")
+    q.add_argument("--to", choices=("nir", "lava"), required=True, help="the export format")
+    q.add_argument("out", help="the file (NIR: .nir HDF5) or folder (Lava artifact) to write")
     q.add_argument("--dt", type=float, default=None, help="step in ms (default: the network's own)")
-    q.add_argument("--precision", choices=("floating_pt", "fixed_pt"), default="fixed_pt")
+    q.add_argument(
+        "--precision",
+        choices=("floating_pt", "fixed_pt"),
+        default="fixed_pt",
+        help="Lava: the process models' arithmetic (default fixed_pt, as on Loihi 2)",
+    )
     q.add_argument("--report", action="store_true", help="print the Loihi 2 resource report")
     q.add_argument(
         "--n-steps",

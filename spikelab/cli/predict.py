@@ -10,9 +10,8 @@ def _predict(args: argparse.Namespace) -> int:
     from ..fileio import write_json_atomic
     from ..tasks.predict import predict
 
-    log = (lambda _: None) if args.json == "-" else print
     result = predict(args.results, args.events or None, backend=args.backend,
-                     progress=not args.quiet, log=log)  # fmt: skip
+                     progress=False if args.quiet else None)  # fmt: skip
     out = result.to_dict()
     if args.json == "-":
         import json
@@ -41,5 +40,4 @@ def add_parser(sub: Any) -> None:
     )
     q.add_argument("--backend", help="simulate on this backend (default: the run's)")
     q.add_argument("--json", help="also write the predictions to this JSON file ('-': stdout)")
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=_predict)

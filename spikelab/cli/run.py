@@ -31,15 +31,34 @@ def load_run_config(path: str | Path | None, args: argparse.Namespace) -> dict[s
 def _run(args: argparse.Namespace) -> int:
     from ..tasks import run_task
 
-    run_task(load_run_config(args.config, args), progress=not args.quiet)
+    cfg = load_run_config(args.config, args)
+    if not getattr(args, "scheduler", None):
+        run_task(cfg, progress=False if args.quiet else None)
+        return 0
+    from ..sweep.cluster import connect, use_client
+
+    with connect(args.scheduler) as client, use_client(client):  # chunks run on its workers
+        run_task(cfg, progress=False if args.quiet else None)
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from ..tasks.demo import run_demo
+
     args.config = None  # the packaged demo config: works from any folder
     if not args.output:  # its own results folder (results/demo): a rerun replaces it
         args.overwrite = True
-    return _run(args)
+    cfg = load_run_config(None, args)
+    with ExitStack() as stack:
+        if getattr(args, "scheduler", None):  # the classify chunks on a Dask cluster
+            from ..sweep.cluster import connect, use_client
+
+            stack.enter_context(use_client(stack.enter_context(connect(args.scheduler))))
+        result = run_demo(cfg, progress=False if args.quiet else None)
+    print(result.summary())  # stdout: the command's own output
+    return 0
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -69,25 +88,33 @@ def add_run_options(q: argparse.ArgumentParser) -> None:
         help="replace an earlier results folder at the output path (never a file, a user's "
         "folder or the data); same as --set output.overwrite=true",
     )
-    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="encode and simulate the chunks (output.chunk_size samples each) on the workers "
+        "of the Dask scheduler at ADDRESS (tcp://HOST:PORT); the states are identical to a "
+        "run in this process",
+    )
 
 
 def _add_probe_parser(sub: Any) -> None:
     q = sub.add_parser(
         "probe", help="simulate a few samples of a config: rates, silent/saturated, raster"
     )
-    q.add_argument("config")
+    q.add_argument("config", help="a classify experiment config (TOML)")
     q.add_argument("--samples", type=int, default=8, help="samples to simulate (default 8)")
     q.add_argument("--output", help="folder for the report and raster (default <output.dir>_probe)")
     q.add_argument("--backend", help="backend name (as for run)")
-    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value")
+    q.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config value (as for run)"
+    )
     q.set_defaults(func=_probe, overwrite=False)
 
 
 def add_parser(sub: Any) -> None:
     """Register ``run``, ``demo`` and ``probe``."""
     q = sub.add_parser("run", help="run an experiment config (TOML)")
-    q.add_argument("config")
+    q.add_argument("config", help="the experiment config (TOML), e.g. examples/nmnist_lsm.toml")
     add_run_options(q)
     q.set_defaults(func=_run)
     q = sub.add_parser(

@@ -93,7 +93,15 @@ def _toml_value(v: Any) -> str:
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if v is None:
         return '""'
+    if isinstance(v, Mapping):  # an inline table, e.g. an entry of [[transforms]]
+        items = (f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items() if x is not None)
+        return "{" + ", ".join(items) + "}"
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
+    return key if bare else _toml_value(str(key))
 
 
 def to_toml(cfg: Mapping[str, Any], prefix: str = "") -> str:

@@ -24,7 +24,7 @@ from .schema import (
     type_hints,
 )
 
-DATASET_NAMES = ("nmnist", "ntidigits")
+DATASET_NAMES = ("nmnist", "ntidigits", "fsdd")
 GENERATORS = ("nmnist-like", "ntidigits-like")
 
 
@@ -42,12 +42,31 @@ class DatasetConfig(Section):
     on_error: str = "raise"  # nmnist: "raise" or "skip" unreadable files
     label_map: str = "tonic"  # ntidigits: the labels' map (spikelab.datasets.LABEL_MAPS)
     seed: int | None = None  # the split, sample limits, generation; None: the top-level seed
+    download: bool = False  # fetch the full set through tonic into root (opt-in, network)
+    disk_cache: str = ""  # folder of the one-file-per-split event cache (docs/datasets.md)
+    split: str = "auto"  # fsdd: "auto", "fsdd" (indices 0-4 test), "stratified", "speakers"
+    test_speakers: tuple[str, ...] = ()  # fsdd, split = "speakers": the held-out speakers
+    cochlea: dict[str, Any] = field(default_factory=dict)  # fsdd: CochleaConfig overrides
+    cochlea_cache: str = "results/cache/cochlea"  # fsdd: cochlea events on disk; "": none
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", os.fspath(self.root))
+        self.set_tuple("test_speakers")
+        self.check_fsdd()
+        object.__setattr__(self, "disk_cache", os.fspath(self.disk_cache))
+        if self.download and self.generate:
+            raise ConfigError(
+                "dataset.download = true and dataset.generate are both set; download the "
+                "real set or generate a stand-in, not both"
+            )
+        if self.download and self.name not in ("nmnist", "ntidigits"):
+            raise ConfigError(
+                f"dataset.download = true works for 'nmnist' and 'ntidigits' (through tonic), "
+                f"not {self.name!r}; set download = false"
+            )
         if self.name not in DATASET_NAMES:
             raise ConfigError(
-                f"dataset.name {self.name!r} is not supported; use 'nmnist' or 'ntidigits'"
+                f"dataset.name {self.name!r} is unknown; use 'nmnist', 'ntidigits' or 'fsdd'"
             )
         if self.generate and self.generate not in GENERATORS:
             raise ConfigError(
@@ -57,6 +76,30 @@ class DatasetConfig(Section):
         at_least("dataset.per_class", self.per_class, 1)
         if not 0.0 < self.test_fraction < 1.0:
             raise ConfigError(f"dataset.test_fraction must be in (0, 1), got {self.test_fraction}")
+
+    def check_fsdd(self) -> None:
+        """The FSDD keys (docs/audio.md): the split, its speakers, the cochlea options."""
+        from ..datasets.cochlea import fsdd_cochlea
+
+        splits = ("auto", "fsdd", "stratified", "speakers")
+        if self.split not in splits:
+            raise ConfigError(f"dataset.split must be one of {splits}, got {self.split!r}")
+        if self.split == "speakers" and not self.test_speakers:
+            raise ConfigError(
+                'dataset.split = "speakers" needs dataset.test_speakers, e.g. ["george"]'
+            )
+        if not all(isinstance(s, str) for s in self.test_speakers):
+            raise ConfigError(f"dataset.test_speakers must be names, got {self.test_speakers!r}")
+        try:
+            fsdd_cochlea(**self.cochlea)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"dataset.cochlea: {e} (keys: CochleaConfig's fields)") from None
+
+    def cochlea_config(self) -> Any:
+        """The ``CochleaConfig`` of an FSDD run: ``fsdd_cochlea()`` with ``cochlea``'s keys."""
+        from ..datasets.cochlea import fsdd_cochlea
+
+        return fsdd_cochlea(**self.cochlea)
 
 
 class _EncodingSection(Section):
@@ -337,7 +380,23 @@ class ClassifyConfig(TaskConfig):
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     reference: dict[str, Any] = field(default_factory=dict)  # free-form: published figures
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: ``[[transforms]]``: tonic transforms applied to every sample before encoding
+    #: (``spikelab.datasets.transforms``), checked here, before any data is loaded.
+    transforms: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.check_task()
         at_least("seed", self.seed, 0)
+        if self.transforms:
+            self.event_transform()
+
+    def event_transform(self) -> Any:
+        """The ``[[transforms]]`` list as one seeded callable (a loader's ``transform=``),
+        seeded by the data seed; ConfigError naming the entry when one is wrong."""
+        from ..datasets.transforms import build_transforms
+
+        seed = self.seed if self.dataset.seed is None else self.dataset.seed
+        try:
+            return build_transforms(self.transforms, dataset=self.dataset.name, seed=int(seed))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None

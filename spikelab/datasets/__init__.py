@@ -4,6 +4,8 @@ Readers (``(events, label)`` sequences, ``EventDataset``):
 
 - ``nmnist``: N-MNIST folders (a folder in its layout or tonic's download).
 - ``ntidigits``: N-TIDIGITS HDF5 files (tonic's layout or any file in its format).
+- ``fsdd``: the Free Spoken Digit Dataset's WAV recordings (waveforms; ``fsdd_events``:
+  as cochlea events, cached on disk by ``event_cache``).
 
 Generators, by what they make:
 
@@ -20,7 +22,8 @@ Importing this package imports numpy only; tonic, h5py, scikit-learn and scipy l
 """
 
 from .base import EVENT_DTYPE, DatasetError, EventDataset, empty_events, stratified_split
-from .cochlea import AUDIO_EVENT_DTYPE, CochleaConfig, cochlea_events
+from .cochlea import AUDIO_EVENT_DTYPE, CochleaConfig, cochlea_events, fsdd_cochlea
+from .fsdd import FsddDataset, fsdd, fsdd_events
 from .nmnist import nmnist, read_mnist_file, write_mnist_file
 from .nmnist_like import SaccadeSettings, generate_nmnist_like
 from .ntidigits import (
@@ -42,11 +45,15 @@ __all__ = [
     "CochleaConfig",
     "DatasetError",
     "EventDataset",
+    "FsddDataset",
     "NTidigitsSequences",
     "SaccadeSettings",
     "cochlea_events",
     "convert_labels",
     "empty_events",
+    "fsdd",
+    "fsdd_cochlea",
+    "fsdd_events",
     "generate_nmnist_like",
     "generate_ntidigits_like",
     "nmnist",

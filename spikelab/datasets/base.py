@@ -45,6 +45,11 @@ class EventDataset(Sequence):
     ``cache=True`` keeps what was read in memory) or ``events`` (a list of event arrays).
     Each access returns a fresh copy of the events, so callers may modify it freely.
 
+    ``transform`` and ``target_transform`` are applied per sample, as in tonic's datasets:
+    ``ds[i]`` is ``(transform(events), target_transform(label))``. ``labels`` stay the raw
+    class indices (what splits and sample limits use); the cache holds untransformed events,
+    so a random transform draws again on every access.
+
     Attributes:
         labels: class index of every sample (read-only int64 array).
         sensor_size: ``(width, height, polarities)``, e.g. ``(34, 34, 2)`` for N-MNIST.
@@ -63,7 +68,13 @@ class EventDataset(Sequence):
         events: Sequence[np.ndarray] | None = None,
         cache: bool = False,
         _cache_store: dict[str, np.ndarray] | None = None,
+        transform: Callable[[np.ndarray], Any] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
     ) -> None:
+        for name, fn in (("transform", transform), ("target_transform", target_transform)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be a callable or None, got {fn!r}")
+        self.transform, self.target_transform = transform, target_transform
         if (paths is None) == (events is None):
             raise TypeError("EventDataset needs exactly one of paths= (with reader=) or events=")
         if paths is not None and reader is None:
@@ -104,7 +115,13 @@ class EventDataset(Sequence):
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for a dataset of {len(self)} samples")
         i %= len(self)
-        return self._load(i), int(self._labels[i])
+        events: Any = self._load(i)
+        label: Any = int(self._labels[i])
+        if self.transform is not None:
+            events = self.transform(events)
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return events, label
 
     def _load(self, i: int) -> np.ndarray:
         if self._events is not None:
@@ -135,6 +152,11 @@ class EventDataset(Sequence):
     def paths(self) -> list[Path] | None:
         return None if self._paths is None else list(self._paths)
 
+    @property
+    def reader(self) -> Reader | None:
+        """The function path -> events of a file-backed dataset (None when in memory)."""
+        return self._reader
+
     def subset(self, indices: Sequence[int] | np.ndarray) -> EventDataset:
         """Return the samples at ``indices`` (in that order) as a new ``EventDataset``.
 
@@ -151,6 +173,8 @@ class EventDataset(Sequence):
             "labels": self._labels[idx],
             "sensor_size": self._sensor_size,
             "classes": self._classes,
+            "transform": self.transform,
+            "target_transform": self.target_transform,
         }
         if self._events is not None:
             return EventDataset(events=[self._events[i] for i in idx], **common)

@@ -54,6 +54,8 @@ __all__ = [
     "cochlea_spike_times",
     "erb_hz",
     "events_from_spike_times",
+    "FSDD_COCHLEA_OPTIONS",
+    "fsdd_cochlea",
 ]
 
 #: tonic's ``NTIDIGITS18.dtype``: t (microseconds), x (channel), p (polarity), all int64.
@@ -178,6 +180,25 @@ class CochleaConfig:
         """Index of the channel whose band (see ``band_edges``) contains ``f_hz``."""
         idx = int(np.searchsorted(self.band_edges(), f_hz, side="right")) - 1
         return int(np.clip(idx, 0, self.n_channels - 1))
+
+
+#: The parameters of :func:`fsdd_cochlea` that differ from ``CochleaConfig()``'s.
+FSDD_COCHLEA_OPTIONS: dict[str, float] = {
+    "sample_rate_hz": 8000.0,
+    "f_min_hz": 100.0,
+    "f_max_hz": 3500.0,
+}
+
+
+def fsdd_cochlea(**overrides: object) -> CochleaConfig:
+    """The cochlea for 8 kHz recordings (FSDD, telephone speech): the model runs at the
+    recordings' own rate (``sample_rate_hz = 8000``, no resampling), and the 64 bands are
+    log-spaced from 100 Hz to 3.5 kHz so that the top band plus half its bandwidth
+    (3.5 kHz + 0.5 * 1.019 * ERB(3.5 kHz) = 3.71 kHz) stays below the 4 kHz Nyquist
+    frequency: an 8 kHz file holds nothing above 4 kHz, and the default 8 kHz top band
+    would be refused. Every other parameter is ``CochleaConfig``'s default; ``overrides``
+    (any ``CochleaConfig`` field) replace them. See docs/audio.md, "Real speech"."""
+    return CochleaConfig(**{**FSDD_COCHLEA_OPTIONS, **overrides})  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- filterbank

@@ -16,12 +16,14 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ..fileio import write_bytes_atomic
+from ..progress import bar
 from .base import EVENT_DTYPE, DatasetError, EventDataset
 
 __all__ = [
@@ -240,7 +242,7 @@ def _readable_only(
     """Read every file and leave out the bad ones, with one warning giving their count and
     names. What was read goes into ``store`` unless it is None."""
     keep, problems = [], []
-    for i, path in enumerate(paths):
+    for i, path in enumerate(bar(paths, desc="check N-MNIST files", unit="file", leave=False)):
         try:
             events = read_mnist_file(path)
         except DatasetError as exc:
@@ -264,6 +266,8 @@ def nmnist(
     *,
     on_error: Literal["raise", "skip"] = "raise",
     cache: bool = False,
+    transform: Callable[[np.ndarray], Any] | None = None,
+    target_transform: Callable[[int], Any] | None = None,
 ) -> EventDataset:
     """Load N-MNIST (or any folder in its layout) as an ``EventDataset``.
 
@@ -276,6 +280,9 @@ def nmnist(
         ``DatasetError`` naming the file. ``"skip"`` reads every file now, leaves out the
         bad ones and warns once with their count and names.
     cache: keep events in memory once read.
+    transform, target_transform: applied per sample to the events and the label, as in
+        tonic's datasets (e.g. ``tonic.transforms.Denoise(filter_time=10_000)``, or a
+        ``tonic.transforms.Compose`` ending in ``EventEncoding``); ``labels`` stay raw.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -293,4 +300,6 @@ def nmnist(
         classes=NMNIST_CLASSES,
         cache=cache,
         _cache_store=store,
+        transform=transform,
+        target_transform=target_transform,
     )

@@ -25,12 +25,13 @@ tonic is imported only when a folder in tonic's layout is read.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from ..progress import bar
 from .base import DatasetError, EventDataset
 from .cochlea import AUDIO_EVENT_DTYPE, events_from_spike_times
 
@@ -181,7 +182,7 @@ def _read_index(file: Path, partition: str) -> list[str]:
                     f"{str(file)!r}: {len(absent)} ids of {names[0]} have no {name}/<id> "
                     f"dataset, e.g. {absent[0]!r}"
                 )
-        for i in ids:
+        for i in bar(ids, desc=f"check N-TIDIGITS {partition}", unit="sample", leave=False):
             n_a, n_t = h5[names[1]][i].shape, h5[names[2]][i].shape
             if n_a != n_t or len(n_a) != 1:
                 raise DatasetError(
@@ -289,8 +290,16 @@ class NTidigitsSequences(Sequence):
     """Multi-digit view (``single_digits=False``): ``ds[i]`` is ``(events, digits)`` with
     ``digits`` an int64 array of class indices, e.g. ``[3, 10, 9]`` for "3z9" (tonic map)."""
 
-    def __init__(self, paths: list[Path], reader: Any, label_map: str) -> None:
+    def __init__(
+        self,
+        paths: list[Path],
+        reader: Any,
+        label_map: str,
+        transform: Callable[[np.ndarray], Any] | None = None,
+        target_transform: Callable[[np.ndarray], Any] | None = None,
+    ) -> None:
         self.paths, self._reader, self.label_map = paths, reader, label_map
+        self.transform, self.target_transform = transform, target_transform
         table = LABEL_MAPS[label_map]
         self.targets = [np.array([table[c] for c in p.name.split("-")[-1]]) for p in paths]
         self.sensor_size = NTIDIGITS_SENSOR_SIZE
@@ -299,8 +308,14 @@ class NTidigitsSequences(Sequence):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
-        return self._reader(self.paths[i]), self.targets[i].copy()
+    def __getitem__(self, i: int) -> tuple[Any, Any]:  # type: ignore[override]
+        events: Any = self._reader(self.paths[i])
+        digits: Any = self.targets[i].copy()
+        if self.transform is not None:
+            events = self.transform(events)
+        if self.target_transform is not None:
+            digits = self.target_transform(digits)
+        return events, digits
 
     @property
     def labels(self) -> np.ndarray:
@@ -318,6 +333,8 @@ def ntidigits(
     single_digits: bool = True,
     reader: Literal["auto", "tonic", "hdf5"] = "auto",
     cache: bool = False,
+    transform: Callable[[np.ndarray], Any] | None = None,
+    target_transform: Callable[[Any], Any] | None = None,
 ) -> EventDataset | NTidigitsSequences:
     """Load the train or test split of N-TIDIGITS (or a file in its layout). Never downloads.
 
@@ -328,7 +345,9 @@ def ntidigits(
     follow ``label_map`` and whose ``classes`` are the digit characters in label order;
     ``single_digits=False`` keeps every sample and returns :class:`NTidigitsSequences`.
     ``sensor_size`` is ``(64, 1, 1)``; events have dtype ``AUDIO_EVENT_DTYPE`` (t in µs).
-    ``paths`` are pseudo paths ``<file>/<train|test>/<sample id>``.
+    ``paths`` are pseudo paths ``<file>/<train|test>/<sample id>``. ``transform`` and
+    ``target_transform`` are applied per sample to the events and the label (the digits
+    array when ``single_digits=False``), as in tonic's datasets.
 
     Raises ``FileNotFoundError`` when nothing is found and ``DatasetError`` (a
     ``ValueError``) naming the file when it is not HDF5 or lacks groups or samples.
@@ -343,11 +362,14 @@ def ntidigits(
         read = _TonicReader(tonic_root, file, train, ids)
     paths = [file / partition / i for i in ids]
     if not single_digits:
-        return NTidigitsSequences(paths, read, label_map)
-    return _single_digits(paths, read, label_map, cache)
+        return NTidigitsSequences(paths, read, label_map, transform, target_transform)
+    tf = {"transform": transform, "target_transform": target_transform}
+    return _single_digits(paths, read, label_map, cache, **tf)
 
 
-def _single_digits(paths: list[Path], read: Any, label_map: str, cache: bool) -> EventDataset:
+def _single_digits(
+    paths: list[Path], read: Any, label_map: str, cache: bool, **transforms: Any
+) -> EventDataset:
     """The samples with a one-character label (tonic's rule), labelled by ``label_map``."""
     keep = [p for p in paths if len(p.name.split("-")[-1]) == 1]
     table = LABEL_MAPS[label_map]
@@ -358,6 +380,7 @@ def _single_digits(paths: list[Path], read: Any, label_map: str, cache: bool) ->
         paths=keep,
         reader=read,
         cache=cache,
+        **transforms,
     )
 
 

@@ -16,6 +16,10 @@
                           ``predict(samples)`` gives labels when the artifact has a readout
       readout.npz         (with ``readout=``) the trained readout: classes, log1p flag,
                           standardisation mean/scale, coef, intercept, bin_steps, n_neurons
+      event_encoding.py   (with ``encoding=``) verbatim copy of spikelab.event_binning
+                          (numpy only): ``run``/``predict`` then take raw event arrays
+                          (fields x, y, t, p), binned exactly as spikelab's EventEncoding
+                          with the settings in manifest["encoding"]
 
 The graph is the one the Lava backend runs (same pre-step, same quantisation), for runs of
 ``n_steps`` steps (default 100, recorded in the manifest as a default: pass ``n_steps``,
@@ -35,8 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import event_binning
 from ..backends.base import UnsupportedFeature
 from ..backends.lava.plan import IzhGroup, LifGroup, build_plan
+from ..encoding import EventEncoding
 from ..ir import flatten
 from ..network import Network
 
@@ -47,11 +53,13 @@ PROCESSES_FILE = "network.pickle"
 
 RUNNER = '''"""Run this spikelab Lava artifact with Lava and numpy only.
 
-    python run_artifact.py inputs.npy   # inputs: [n_inputs, T <= n_steps] event counts
+    python run_artifact.py inputs.npy   # [n_inputs, T <= n_steps] event counts, or a
+                                        # structured event array (fields x, y, t, p)
 prints the spike count of each group (and the predicted label, when the artifact holds a
 readout); ``run(inputs)`` returns {group: [n, n_steps] spikes} and raises for an input
 longer than n_steps (export again with a larger n_steps); ``predict(samples)`` returns the
-labels of samples [samples, n_inputs, T] (readout.npz, numpy only).
+labels of samples (each [n_inputs, T] counts or an event array; readout.npz, numpy only).
+Event arrays need an artifact exported with an encoding (event_encoding.py, numpy only).
 """
 import importlib.util
 import json
@@ -63,12 +71,28 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def _models():
-    spec = importlib.util.spec_from_file_location("artifact_lava_models", HERE / "lava_models.py")
+def _module(name, file):
+    spec = importlib.util.spec_from_file_location(name, HERE / file)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _models():
+    return _module("artifact_lava_models", "lava_models.py")
+
+
+def encode(events):
+    """[n_inputs, T] input counts of one sample's raw events (a structured array)."""
+    manifest = json.loads((HERE / "manifest.json").read_text())
+    if not manifest.get("encoding"):
+        raise ValueError(
+            "this artifact takes input counts [n_inputs, steps], not events: "
+            + (manifest.get("encoding_note") or "export it with an encoding")
+        )
+    binning = _module("artifact_event_encoding", "event_encoding.py")
+    return binning.dense_counts(events, manifest["encoding"])
 
 
 def run(inputs):
@@ -83,7 +107,10 @@ def run(inputs):
     source = byname[manifest["source"]]
     n_steps = manifest["n_steps"]
     data = np.zeros(source.data.shape, dtype=manifest["input_dtype"])
-    inputs = check_inputs(np.asarray(inputs), manifest)
+    inputs = np.asarray(inputs)
+    if inputs.dtype.names is not None:
+        inputs = encode(inputs)
+    inputs = check_inputs(inputs, manifest)
     data[:, : inputs.shape[1]] = inputs
     source.data.init = data
     models = _models()
@@ -164,6 +191,8 @@ def export_lava(
     readout: Any = None,
     bin_steps: int | None = None,
     n_steps_source: str = "option",
+    encoding: Any = None,
+    encoding_note: str | None = None,
 ) -> Path:
     """Write the Lava artifact of ``net`` (step ``dt`` ms, runs of ``n_steps`` steps) to the
     folder ``path`` (created; must not exist or be empty). Returns the folder.
@@ -178,6 +207,10 @@ def export_lava(
         over the run) over ``n_steps`` steps: saved as readout.npz, applied by the
         artifact's ``predict`` with numpy alone.
     n_steps_source : where ``n_steps`` came from, for the manifest (e.g. a results folder).
+    encoding : an ``EventEncoding`` whose channels are the network's inputs: the artifact
+        then takes raw event arrays (``event_encoding.py``, numpy only); its steps per
+        sample must fit in ``n_steps``. None: input counts only (``encoding_note`` says why
+        in the manifest).
     """
     from ..backends.lava.backend import PRECISIONS
 
@@ -186,14 +219,41 @@ def export_lava(
     n_steps, n_steps_source = check_steps(n_steps, n_steps_source)
     dt = net.resolve_dt(dt)
     ro = None if readout is None else readout_state(readout, net, n_steps, bin_steps)
+    check_encoding(encoding, net, n_steps)
     plan, fixed = _lif_plan(net, dt, precision, merge)
     out = _empty_folder(path)
     graph = _write_processes(out, plan, fixed, precision, n_steps)
     manifest = _manifest(net, plan, graph, fixed, precision, dt, n_steps)
     manifest["n_steps_source"] = n_steps_source
     manifest["readout"] = None if ro is None else _write_readout(out, ro)
+    manifest["encoding"] = None if encoding is None else encoding.settings()
+    manifest["encoding_note"] = encoding_note if encoding is None else None
+    if encoding is not None:
+        shutil.copyfile(event_binning.__file__, out / "event_encoding.py")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=_json))
     return out
+
+
+def check_encoding(encoding: Any, net: Network, n_steps: int) -> None:
+    """ValueError unless ``encoding`` (an EventEncoding or None) feeds ``net``'s inputs
+    with samples of at most ``n_steps`` steps."""
+    if encoding is None:
+        return
+    if not isinstance(encoding, EventEncoding):
+        raise TypeError(f"encoding must be an EventEncoding, got {type(encoding).__name__}")
+    n_inputs = net.n_inputs
+    if encoding.n_channels != n_inputs:
+        raise ValueError(
+            f"the encoding gives {encoding.n_channels} channels {encoding.input_shape}, but "
+            f"the network has {n_inputs} inputs; pass the encoding the network was built for"
+        )
+    if encoding.n_steps is None and encoding.duration is None:
+        return  # steps from each sample's latest event: run() checks the length
+    if encoding.steps_for(0.0) > n_steps:
+        raise ValueError(
+            f"the encoding gives {encoding.steps_for(0.0)} steps per sample, more than the "
+            f"artifact's n_steps={n_steps}; export with n_steps >= {encoding.steps_for(0.0)}"
+        )
 
 
 def check_steps(n_steps: Any, source: str) -> tuple[int, str]:

@@ -17,6 +17,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from ..spikes import Recording
+from .validation import check_features, readout_tags, validated_features, validated_labels
+
+__all__ = ["LinearReadout", "check_features", "reservoir_features"]
 
 
 def reservoir_features(states: Recording | np.ndarray) -> np.ndarray:
@@ -29,20 +32,6 @@ def reservoir_features(states: Recording | np.ndarray) -> np.ndarray:
             f"features must be [samples, features] or [samples, bins, neurons], got shape {x.shape}"
         )
     return x.astype(np.float64, copy=False)
-
-
-def check_features(x: np.ndarray, log1p: bool) -> np.ndarray:
-    """Clear errors for features a readout cannot use: NaN or inf anywhere, and values
-    <= -1 when they are to be log1p-compressed (spike counts never are)."""
-    if not np.isfinite(x).all():
-        bad = int(np.sum(~np.isfinite(x)))
-        raise ValueError(f"the features hold {bad} NaN or infinite values; clean them first")
-    if log1p and x.size and x.min() <= -1:
-        raise ValueError(
-            f"log1p needs features > -1 (spike counts), got a minimum of {x.min()}; "
-            "set log1p=False for other features"
-        )
-    return x
 
 
 class LinearReadout(ClassifierMixin, BaseEstimator):
@@ -89,12 +78,16 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
         steps.append(("clf", clf))
         return Pipeline(steps)
 
+    def __sklearn_tags__(self):  # noqa: ANN204 - scikit-learn's Tags
+        """Positive-only input when ``log1p`` is on (scikit-learn's input tags)."""
+        return readout_tags(super().__sklearn_tags__(), self.log1p)
+
     def fit(self, X: Recording | np.ndarray, y: np.ndarray) -> LinearReadout:
-        x = check_features(reservoir_features(X), self.log1p)
-        y = np.asarray(y)
-        if len(y) != len(x):
-            raise ValueError(f"{len(x)} samples of features but {len(y)} labels")
+        x = validated_features(self, X, reset=True, log1p=self.log1p)
+        y = validated_labels(y, len(x))
         self.pipeline_ = self._make().fit(x, y)
+        if self.kind == "logistic":  # iterations of the solver (ridge is closed form)
+            self.n_iter_ = int(np.max(self.pipeline_[-1].n_iter_))
         self.classes_ = self.pipeline_.classes_
         self.n_features_in_ = x.shape[1]
         self.alpha_ = getattr(self.pipeline_[-1], "alpha_", self.alpha)
@@ -111,7 +104,4 @@ class LinearReadout(ClassifierMixin, BaseEstimator):
     def _check(self, X: Recording | np.ndarray) -> np.ndarray:
         if not hasattr(self, "pipeline_"):
             raise NotFittedError("this readout is not fitted yet; call fit(X, y) first")
-        x = check_features(reservoir_features(X), self.log1p)
-        if x.shape[1] != self.n_features_in_:
-            raise ValueError(f"expected {self.n_features_in_} features, got {x.shape[1]}")
-        return x
+        return validated_features(self, X, reset=False, log1p=self.log1p)

@@ -28,8 +28,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from ..spikes import Recording
-from .linear import check_features, reservoir_features
 from .rules import RULES, OnlineRule, check_flag, check_force_size, check_number, make_rule
+from .validation import readout_tags, validated_features, validated_labels
 
 __all__ = ["OnlineReadout"]
 
@@ -137,8 +137,12 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
             del options["lr"]
         return options
 
-    def _features(self, X: Recording | np.ndarray) -> np.ndarray:
-        raw = check_features(reservoir_features(X), self.log1p)
+    def __sklearn_tags__(self):  # noqa: ANN204 - scikit-learn's Tags
+        """Positive-only input when ``log1p`` is on (scikit-learn's input tags)."""
+        return readout_tags(super().__sklearn_tags__(), self.log1p)
+
+    def _features(self, X: Recording | np.ndarray, *, reset: bool = False) -> np.ndarray:
+        raw = validated_features(self, X, reset=reset, log1p=self.log1p)
         return np.log1p(raw) if self.log1p else raw
 
     # ---- learning -----------------------------------------------------------------------
@@ -150,11 +154,14 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
     ) -> OnlineReadout:
         """Train from zero weights; ``on_epoch(record)`` is called after every epoch."""
         self.check_params()
-        x = self._features(X)
+        x = self._features(X, reset=True)
         y = _labels(y, len(x))
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"need samples of >= 2 classes to train a classifier, got {y[:1]}")
+            raise ValueError(
+                f"need samples of >= 2 classes to train a classifier, got 1 class "
+                f"({self.classes_.tolist()}) in {len(y)} sample(s)"
+            )
         self._start(x)
         epochs = _DEFAULT_EPOCHS[self.rule] if self.epochs is None else int(self.epochs)
         from tqdm.auto import tqdm
@@ -178,7 +185,7 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
             if classes is None:
                 raise ValueError("the first partial_fit call needs classes=[...] (all labels)")
             self.check_params()
-            x = self._features(X)
+            x = self._features(X, reset=True)
             y = _labels(y, len(x))
             self.classes_ = np.unique(_labels(classes, None))
             if len(self.classes_) < 2:
@@ -273,23 +280,10 @@ class OnlineReadout(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "rule_"):
             raise NotFittedError("this readout is not fitted yet; call fit(X, y) first")
         x = self._features(X)
-        if x.shape[1] != self.n_features_in_:
-            raise ValueError(f"expected {self.n_features_in_} features, got {x.shape[1]}")
         return (x - self.mean_) / self.scale_
 
 
 def _labels(y: object, n: int | None) -> np.ndarray:
     """Class labels as a 1-D array (of length ``n`` when given); continuous targets, which
-    would make every value a class, are refused."""
-    from sklearn.utils.multiclass import type_of_target
-
-    y = np.asarray(y)
-    if y.ndim != 1 or (n is not None and len(y) != n):
-        want = f"({n},)" if n is not None else "(n,)"
-        raise ValueError(f"labels must have shape {want}, one per sample, got {y.shape}")
-    if len(y) and type_of_target(y) not in ("binary", "multiclass"):
-        raise ValueError(
-            f"labels must be classes (integers or strings), got {type_of_target(y)} values "
-            f"such as {y[:3].tolist()}"
-        )
-    return y
+    would make every value a class, are refused (``validation.validated_labels``)."""
+    return validated_labels(y, n)

@@ -11,6 +11,7 @@ the same split, summarise, write the results folder atomically (``spikelab.resul
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,17 @@ import numpy as np
 
 from ..config import BaselineConfig, ClassifyConfig, ReadoutConfig
 from ..encoding import EventEncoding, count_histogram
+from ..logs import Log, forwarding
 from ..network import Network
+from ..neurobench import neurobench_metrics
 from ..probe import measure_activity
+from ..progress import progress_bars, show_bars
 from ..readout import OnlineReadout
 from ..results import check_output, write_results
 from ..spikes import Recording, RecordSpec
 from .probe import reservoir_hints
 from .stages import (
     ChunkedRun,
-    Log,
     Split,
     Stopwatch,
     apply_features,
@@ -65,21 +68,39 @@ class Simulated:
     test: ChunkedRun
 
 
+logger = logging.getLogger(__name__)
+
+
 def run_classify(
-    cfg: ClassifyConfig | dict[str, Any], *, progress: bool = True, log: Log = print
+    cfg: ClassifyConfig | dict[str, Any],
+    *,
+    progress: bool | None = True,
+    log: Log | None = None,
 ) -> Path:
-    """Run a classify config (typed, or its raw tables); returns the results folder."""
+    """Run a classify config (typed, or its raw tables); returns the results folder.
+
+    Lines go to the ``spikelab`` logger (``log``, the older API, receives them too);
+    ``progress``: bars on every loop (None: ``spikelab.progress`` decides)."""
+    progress = show_bars(progress)
+    with forwarding(log), progress_bars(progress):
+        return classify(cfg, progress)
+
+
+def classify(cfg: ClassifyConfig | dict[str, Any], progress: bool) -> Path:
+    """:func:`run_classify` without ``log``."""
     cfg = ClassifyConfig.coerce(cfg)
     check_classify_output(cfg)  # before any data is loaded: never replace what is not ours
     clock = Stopwatch()
     cfg, readout = prepare_readout(cfg, progress)
-    data = prepare_data(cfg, clock, log, progress)
-    run = simulate(cfg, data, readout, clock, log, progress)
-    warning = activity_check(cfg, data, run, log)
+    data = prepare_data(cfg, clock, progress)
+    run = simulate(cfg, data, readout, clock, progress)
+    warning = activity_check(cfg, data, run)
     metrics, pred = fit_readout(readout, run, data.split, clock)
     metrics["activity_warning"] = warning
     metrics.update(baselines(cfg, data, clock))
     metrics.update(summary(cfg, data, run, clock))
+    with clock("neurobench_s"):  # the test inputs encoded again for their operations
+        metrics["neurobench"] = neurobench_block(cfg, data, run, pred, metrics)
     clock.total()
     metrics["timings"] = clock.timings
     out = write_results(
@@ -100,7 +121,7 @@ def run_classify(
         features=data.features,
         readout=readout,
     )
-    report(cfg, metrics, out, log)
+    report(cfg, metrics, out)
     return out
 
 
@@ -148,14 +169,14 @@ def prepare_readout(cfg: ClassifyConfig, progress: bool) -> tuple[ClassifyConfig
     return cfg, readout
 
 
-def prepare_data(cfg: ClassifyConfig, clock: Stopwatch, log: Log, progress: bool) -> Prepared:
+def prepare_data(cfg: ClassifyConfig, clock: Stopwatch, progress: bool) -> Prepared:
     """Load the split, run the features stage, choose the encoding."""
     seed = int(cfg.seed)
     with clock("load_s"):
-        raw = load_split(cfg.dataset, seed, log)
-        log(f"data: {raw.description}")
+        raw = load_split(cfg.dataset, seed, None, cfg.event_transform())
+        logger.info("data: %s", raw.description)
     with clock("features_s"):
-        split, sensor, features = apply_features(cfg.features, raw, seed, log, progress)
+        split, sensor, features = apply_features(cfg.features, raw, seed, progress)
         enc = cfg.encoding.make(sensor)
     if enc.duration is None and enc.n_steps is None:
         raise ValueError(
@@ -182,16 +203,16 @@ def simulate(
     data: Prepared,
     readout: Any,
     clock: Stopwatch,
-    log: Log,
     progress: bool,
 ) -> Simulated:
     """Build the reservoir, compile it on the backend, run train and test in chunks."""
     enc = data.encoding
     net = build_reservoir(cfg.reservoir, enc, int(cfg.seed))
-    log(
-        f"reservoir: {net.metadata.get('builder')} with {net.n_neurons} neurons, "
-        f"{net.n_synapses} synapses; backend {cfg.backend.name!r} {cfg.backend.params or ''}"
-    )
+    logger.info(
+        "reservoir: %s with %d neurons, %d synapses; backend %r %s",
+        net.metadata.get("builder"), net.n_neurons, net.n_synapses, cfg.backend.name,
+        cfg.backend.params or "",
+    )  # fmt: skip
     with clock("compile_s"):
         record = RecordSpec(bin_steps=cfg.record.bin_steps or None)
         if isinstance(readout, OnlineReadout):  # FORCE's size, before simulating
@@ -262,6 +283,11 @@ def baselines(cfg: ClassifyConfig, data: Prepared, clock: Stopwatch) -> dict[str
         if data.features is not None:
             feat = histogram_baseline(data.split, cfg.baseline, cfg.readout)
             out["feature_histogram_test_accuracy"] = feat["baseline_test_accuracy"]
+        if cfg.dataset.name == "fsdd":  # real speech: log band energies, event histograms
+            from .baselines_audio import audio_baselines
+
+            n_bins = int(cfg.baseline.n_time_bins)
+            out.update(audio_baselines(cfg.dataset.root, data.raw, n_bins, seed=int(cfg.seed)))
     return out
 
 
@@ -299,7 +325,25 @@ def summary(
     return out
 
 
-def activity_check(cfg: ClassifyConfig, data: Prepared, run: Simulated, log: Log) -> str | None:
+def neurobench_block(
+    cfg: ClassifyConfig, data: Prepared, run: Simulated, pred: np.ndarray, metrics: dict
+) -> dict[str, Any]:
+    """The NeuroBench metrics (``spikelab.neurobench``, docs/neurobench.md) of the test
+    split, as NeuroBench evaluates: its counts, its inputs (encoded again, chunk by chunk),
+    its accuracy, and the backend's energy figures (crossbar) beside them."""
+    enc, test = data.encoding, data.split.test_events
+    size = int(cfg.output.chunk_size)
+    inputs = (
+        enc.encode([test[i] for i in range(start, min(start + size, len(test)))])
+        for start in range(0, len(test), size)
+    )
+    return neurobench_metrics(
+        run.net, run.test.counts, n_steps=enc.steps_for(0.0), dt=enc.dt, inputs=inputs,
+        y_true=data.split.y_test, y_pred=pred, extras=metrics,
+    )  # fmt: skip
+
+
+def activity_check(cfg: ClassifyConfig, data: Prepared, run: Simulated) -> str | None:
     """The reservoir's activity on every sample (``spikelab.probe``): a warning, logged,
     when it is nearly silent or saturated, naming the ``[reservoir]`` options that usually
     fix it; None when it looks sane."""
@@ -308,7 +352,7 @@ def activity_check(cfg: ClassifyConfig, data: Prepared, run: Simulated, log: Log
     pops, total = measure_activity(run.net, np.concatenate(per_sample), enc.steps_for(0.0), enc.dt)
     warning = reservoir_hints(cfg.reservoir).warning(pops, total)
     if warning:
-        log(f"WARNING: {warning}")
+        logger.warning("%s", warning)
     return warning
 
 
@@ -321,12 +365,18 @@ def first_raster(cfg: ClassifyConfig, data: Prepared, run: Simulated) -> Recordi
     return rsim.run(data.encoding.encode([data.split.test_events[0]]))
 
 
-def report(cfg: ClassifyConfig, metrics: dict[str, Any], out: Path, log: Log) -> None:
-    log(
+def report(cfg: ClassifyConfig, metrics: dict[str, Any], out: Path) -> None:
+    logger.info(
         f"test accuracy {metrics['test_accuracy']:.4f} (train {metrics['train_accuracy']:.4f}); "
         f"histogram baseline {metrics.get('baseline_test_accuracy', float('nan')):.4f}; "
         f"{metrics['samples_per_s']:.3g} samples/s"
     )
+    if "baseline_log_band_test_accuracy" in metrics:  # FSDD (spikelab.tasks.baselines_audio)
+        logger.info(
+            "audio baselines: log band energies %.4f, cochlea event histograms %.4f",
+            metrics["baseline_log_band_test_accuracy"],
+            metrics["baseline_event_hist_test_accuracy"],
+        )
     for key, value in cfg.reference.items():
-        log(f"reference {key}: {value}")
-    log(f"results: {out}")
+        logger.info("reference %s: %s", key, value)
+    logger.info("results: %s", out)

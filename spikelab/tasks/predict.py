@@ -26,10 +26,11 @@ import h5py
 import numpy as np
 
 from ..config import BackendConfig, ClassifyConfig, load_config
+from ..logs import Log
 from ..network import Network
 from ..readout.io import load_readout
 from ..spikes import RecordSpec
-from .stages import Log, compile_simulation, load_split, run_chunked
+from .stages import compile_simulation, load_split, run_chunked
 
 __all__ = ["Prediction", "SavedRun", "open_results", "predict", "read_events", "run_settings"]
 
@@ -129,7 +130,9 @@ def read_events(path: str | Path) -> np.ndarray:
     return out
 
 
-def run_test_split(run: SavedRun, log: Log) -> tuple[tuple[str, ...], list[np.ndarray], Any]:
+def run_test_split(
+    run: SavedRun, log: Log | None = None
+) -> tuple[tuple[str, ...], list[np.ndarray], Any]:
     """The run's own test samples: the saved files (N-MNIST), else the split again by the
     config's seed (checked against the saved ids when there are any)."""
     cfg = run.cfg
@@ -142,8 +145,10 @@ def run_test_split(run: SavedRun, log: Log) -> tuple[tuple[str, ...], list[np.nd
                 f"(first: {missing[0]}); run predict from the folder the run started in, or "
                 "pass the event files"
             )
-        return run.test_ids, [read_events(root / i) for i in run.test_ids], run.sensor_size
-    split = load_split(cfg.dataset, int(cfg.seed), log)
+        transform = cfg.event_transform()  # the run's [[transforms]], as in training
+        events = [transform(read_events(root / i)) for i in run.test_ids]
+        return run.test_ids, events, run.sensor_size
+    split = load_split(cfg.dataset, int(cfg.seed), log, cfg.event_transform())
     if run.test_ids and tuple(split.test_ids) != run.test_ids:
         raise ValueError(
             f"the test split of dataset.root {cfg.dataset.root} is not the run's (its files "
@@ -181,17 +186,20 @@ def predict(
     events: Sequence[str | Path | np.ndarray] | None = None,
     *,
     backend: str | None = None,
-    progress: bool = False,
-    log: Log = print,
+    progress: bool | None = False,
+    log: Log | None = None,
 ) -> Prediction:
     """Labels of ``events`` (files or event arrays; None: the run's own test split) by the
-    results folder's encoding, reservoir, backend (or ``backend``) and readout."""
+    results folder's encoding, reservoir, backend (or ``backend``) and readout. Lines go to
+    the ``spikelab`` logger (``log``, the older API, receives them too)."""
     run = open_results(folder)
     if events is None:
         ids, samples, sensor = run_test_split(run, log)
         reference = run.test_predictions
     else:
         ids, samples, sensor = given_events(run, events)
+        transform = run.cfg.event_transform()  # the run's [[transforms]], as in training
+        samples = [transform(s) for s in samples]
         reference = None
     if not samples:
         raise ValueError("no events to classify: pass at least one event file")
@@ -231,4 +239,18 @@ def run_settings(folder: str | Path) -> dict[str, Any]:
         "n_steps": int(n_steps),
         "bin_steps": int(cfg.record.bin_steps) or None,
         "source": f"{folder / 'config.toml'}: encoding ({n_steps} steps)",
+        "encoding": cfg.encoding.make(sensor),
+        "raw_events_blocked_by": _raw_event_blockers(cfg, folder),
     }
+
+
+def _raw_event_blockers(cfg: ClassifyConfig, folder: Path) -> str | None:
+    """Why an artifact of this run cannot encode raw events itself (None: it can): the
+    run's FEAST features or tonic ``[[transforms]]`` need spikelab and tonic."""
+    if (folder / "states.h5").is_file():
+        with h5py.File(folder / "states.h5", "r") as f:
+            if "features" in f:
+                return "the run used FEAST features (they need spikelab to compute)"
+    if cfg.transforms:
+        return "the run applied [[transforms]] (they need tonic)"
+    return None

@@ -10,6 +10,7 @@ values; every classify run uses it for its own activity check.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,11 +19,14 @@ from typing import Any
 import numpy as np
 
 from ..config import ClassifyConfig, ConfigError, DatasetConfig, FeaturesConfig, ReservoirConfig
+from ..logs import Log, forwarding
 from ..probe import FixHints, ProbeReport, probe_network
 from ..reservoirs.catalogue import builder_options
-from .stages import Log, Split, apply_features, build_reservoir, generate_dataset, open_dataset
+from .stages import Split, apply_features, build_reservoir, generate_dataset, open_dataset
 
 DEFAULT_SAMPLES = 8
+
+logger = logging.getLogger(__name__)
 
 
 def default_output(cfg: ClassifyConfig) -> Path:
@@ -41,13 +45,13 @@ def reservoir_hints(reservoir: ReservoirConfig) -> FixHints:
 
 
 def probe_samples(
-    dataset: DatasetConfig, n: int, seed: int, log: Log
+    dataset: DatasetConfig, n: int, seed: int
 ) -> tuple[list[np.ndarray], np.ndarray, tuple[int, int, int]]:
     """(events, labels, sensor size) of ``n`` training samples drawn by ``seed``; only
     those files are read."""
     root = Path(dataset.root)
     if not root.exists() and dataset.generate:
-        generate_dataset(dataset, root, seed, log)
+        generate_dataset(dataset, root, seed)
     ds = open_dataset(dataset, root, True)
     if not len(ds):
         raise ValueError(f"dataset.root {str(root)!r} holds no training samples to probe")
@@ -62,11 +66,10 @@ def probe_features(
     labels: np.ndarray,
     sensor: tuple[int, int, int],
     seed: int,
-    log: Log,
 ) -> tuple[list[np.ndarray], tuple[int, int, int]]:
     """The features stage (FEAST) fitted on and applied to the probed samples."""
     split = Split(list(events), labels, list(events[:1]), labels[:1], sensor, "probe")
-    out, sensor, _ = apply_features(features, split, seed, log, False)
+    out, sensor, _ = apply_features(features, split, seed, False)
     return list(out.train_events), sensor
 
 
@@ -86,10 +89,20 @@ def probe_config(
     *,
     samples: int = DEFAULT_SAMPLES,
     output: str | Path | None = None,
-    log: Log = print,
+    log: Log | None = None,
 ) -> ProbeReport:
     """Probe the reservoir of a classify config (typed, or its raw tables) on ``samples``
-    of its samples; writes the report into ``output`` (default ``<output.dir>_probe``)."""
+    of its samples; writes the report into ``output`` (default ``<output.dir>_probe``).
+    The report's lines go to the ``spikelab`` logger (``log``, the older API, receives them
+    too)."""
+    with forwarding(log):
+        return probe(cfg, samples, output)
+
+
+def probe(
+    cfg: ClassifyConfig | Mapping[str, Any], samples: int, output: str | Path | None
+) -> ProbeReport:
+    """:func:`probe_config` without ``log``."""
     t0 = time.perf_counter()
     cfg = check_classify(cfg)
     if isinstance(samples, bool) or int(samples) < 1:
@@ -97,9 +110,9 @@ def probe_config(
     seed = int(cfg.seed)
     data_seed = getattr(cfg.dataset, "seed", None)
     data_seed = seed if data_seed is None else int(data_seed)
-    events, labels, sensor = probe_samples(cfg.dataset, int(samples), data_seed, log)
+    events, labels, sensor = probe_samples(cfg.dataset, int(samples), data_seed)
     if cfg.features.kind not in ("none", ""):
-        events, sensor = probe_features(cfg.features, events, labels, sensor, seed, log)
+        events, sensor = probe_features(cfg.features, events, labels, sensor, seed)
     enc = cfg.encoding.make(sensor)
     net = build_reservoir(cfg.reservoir, enc, seed)
     batch = enc.encode(events, labels=labels)
@@ -107,7 +120,7 @@ def probe_config(
     backend = cfg.backend
     report = probe_network(net, batch, backend.name, samples=None, hints=hints, **backend.params)
     folder = report.save(default_output(cfg) if output is None else output)
-    log(f"reservoir: {net!r}")
-    log(report.to_text().rstrip("\n"))
-    log(f"probe: wrote {folder} in {time.perf_counter() - t0:.1f} s")
+    logger.info("reservoir: %r", net)
+    logger.info("%s", report.to_text().rstrip("\n"))
+    logger.info("probe: wrote %s in %.1f s", folder, time.perf_counter() - t0)
     return report

@@ -22,7 +22,7 @@ from .zero_shot import ZeroShotConfig, run_zero_shot
 class Task:
     name: str
     config: type[TaskConfig]
-    run: Callable[..., Path]  # run(cfg, *, progress, log) -> results folder
+    run: Callable[..., Path]  # run(cfg, *, progress, log=None) -> results folder
     summary: str
 
 
@@ -66,8 +66,15 @@ def resolve(cfg: TaskConfig | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_task(
-    cfg: TaskConfig | Mapping[str, Any], *, progress: bool = True, log: Log = print
+    cfg: TaskConfig | Mapping[str, Any],
+    *,
+    progress: bool | None = True,
+    log: Log | None = None,
 ) -> Path:
-    """Parse (when raw) and run a config on its task; returns the results folder."""
+    """Parse (when raw) and run a config on its task; returns the results folder.
+
+    The run's lines go to the ``spikelab`` logger (``logging.getLogger("spikelab")``; the
+    CLI shows them); ``log``, the older API, receives them too. ``progress``: progress bars
+    (None: shown when stderr is a terminal, see ``spikelab.progress``)."""
     cfg = parse(cfg)
     return get_task(cfg.task).run(cfg, progress=progress, log=log)

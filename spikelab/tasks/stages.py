@@ -7,26 +7,28 @@ and plain values, and returns a plain value; none reaches back upstream.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .. import reservoirs
 from ..backends.base import Simulation
 from ..config import BackendConfig, DatasetConfig, FeaturesConfig, ReservoirConfig
 from ..encoding import EventEncoding
+from ..logs import Log, forwarding
 from ..network import Network
+from ..progress import bar, progress_bars, show_bars
 from ..spikes import Recording, RecordSpec, SpikeBatch
 
-Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,27 +85,68 @@ def limit_per_class(ds: Any, max_per_class: int, seed: int) -> Any:
     return ds.subset(np.sort(keep))
 
 
-def generate_dataset(dataset: DatasetConfig, root: Path, seed: int, log: Log) -> None:
-    """Write the generated dataset ``dataset.generate`` into ``root``."""
+def generate_dataset(dataset: DatasetConfig, root: Path, seed: int, log: Log | None = None) -> None:
+    """Write the generated dataset ``dataset.generate`` into ``root`` (a progress bar as
+    ``spikelab.progress`` decides; ``log``, the older API, also receives the line)."""
     from ..datasets import generate_nmnist_like, generate_ntidigits_like
 
     generators = {"nmnist-like": generate_nmnist_like, "ntidigits-like": generate_ntidigits_like}
     kind = dataset.generate
-    log(f"generating the {kind} dataset into {root} (once; see docs/datasets.md, docs/audio.md)")
+    with forwarding(log):
+        logger.info(
+            "generating the %s dataset into %s (once; see docs/datasets.md, docs/audio.md)",
+            kind, root,
+        )  # fmt: skip
     root.parent.mkdir(parents=True, exist_ok=True)
-    generators[kind](root, per_class=int(dataset.per_class), seed=seed, progress=True)
+    generators[kind](root, per_class=int(dataset.per_class), seed=seed, progress=show_bars())
 
 
-def open_dataset(dataset: DatasetConfig, root: Path, train: bool) -> Any:
+def open_dataset(
+    dataset: DatasetConfig, root: Path, train: bool, transform: Any = None, seed: int = 0
+) -> Any:
+    """One split of the ``[dataset]`` section, ``transform`` applied per sample; through
+    the one-file disk cache when ``disk_cache`` is set or ``download = true``. ``seed``:
+    FSDD's stratified split (the other datasets split in :func:`read_split`)."""
     from ..datasets import nmnist, ntidigits
 
     if dataset.name == "nmnist":
-        return nmnist(root, train=train, on_error=dataset.on_error)
-    return ntidigits(root, train=train, label_map=dataset.label_map)
+        ds = nmnist(root, train=train, on_error=dataset.on_error, transform=transform)
+    elif dataset.name == "fsdd":
+        ds = open_fsdd(dataset, root, train, transform, seed)
+    else:
+        ds = ntidigits(root, train=train, label_map=dataset.label_map, transform=transform)
+    cache = dataset.disk_cache or (str(root / "spikelab-cache") if dataset.download else "")
+    if not cache:
+        return ds
+    from ..datasets.download import disk_cached
+
+    split = "train" if train else "test"
+    return disk_cached(ds, Path(cache) / f"{dataset.name}-{split}.h5")
+
+
+def open_fsdd(dataset: DatasetConfig, root: Path, train: bool, transform: Any, seed: int) -> Any:
+    """FSDD's recordings as cochlea events (``spikelab.datasets.fsdd_events``), split by
+    ``dataset.split`` (FSDD's own, stratified by ``seed``, or leave-speakers-out)."""
+    from ..datasets import fsdd_events
+
+    return fsdd_events(
+        root,
+        train,
+        cochlea=dataset.cochlea_config(),
+        cache_dir=dataset.cochlea_cache or None,
+        progress=show_bars(),
+        split=dataset.split,
+        test_fraction=float(dataset.test_fraction),
+        seed=seed,
+        test_speakers=dataset.test_speakers,
+        on_error=dataset.on_error,
+        transform=transform,
+    )
 
 
 def has_test_split(dataset: DatasetConfig, root: Path) -> bool:
-    return dataset.name == "ntidigits" or (root / "Test").is_dir()
+    test_dirs = (root / "Test", root / "NMNIST" / "Test")  # a folder, or tonic's download
+    return dataset.name in ("ntidigits", "fsdd") or any(d.is_dir() for d in test_dirs)
 
 
 def data_seed(dataset: DatasetConfig, seed: int) -> int:
@@ -117,28 +160,57 @@ def reservoir_seed(reservoir: ReservoirConfig, seed: int) -> int:
     return int(reservoir.params.get("seed", seed))
 
 
-def load_split(dataset: DatasetConfig | Mapping[str, Any], seed: int, log: Log) -> Split:
+def read_samples(ds: Any, desc: str) -> list[np.ndarray]:
+    """Every sample's events, read in order (a progress bar: ``spikelab.progress``)."""
+    return [ds[i][0] for i in bar(range(len(ds)), desc=desc, unit="sample", leave=False)]
+
+
+def load_split(
+    dataset: DatasetConfig | Mapping[str, Any],
+    seed: int,
+    log: Log | None = None,
+    transform: Any = None,
+) -> Split:
     """Train/test events and labels of the ``[dataset]`` section: the folder's own split, or
-    a stratified split by ``dataset.seed`` (default ``seed``) when it has no ``Test/``."""
+    a stratified split by ``dataset.seed`` (default ``seed``) when it has no ``Test/``.
+    ``transform`` (e.g. ``ClassifyConfig.event_transform()``) is applied to every sample;
+    ``download = true`` first lets tonic fetch the set into ``root``. Lines go to the
+    ``spikelab`` logger; ``log`` (the older API) receives them too (``spikelab.logs``)."""
+    with forwarding(log):
+        return read_split(dataset, seed, transform)
+
+
+def read_split(
+    dataset: DatasetConfig | Mapping[str, Any], seed: int, transform: Any = None
+) -> Split:
+    """:func:`load_split` without ``log``."""
     from ..datasets import stratified_split
 
     dataset = DatasetConfig.coerce(dataset)
     seed = data_seed(dataset, seed)
     root = Path(dataset.root)
     if not root.exists() and dataset.generate:
-        generate_dataset(dataset, root, seed, log)
-    train = limit_per_class(open_dataset(dataset, root, True), dataset.max_per_class, seed)
+        generate_dataset(dataset, root, seed)
+    if dataset.download:
+        from ..datasets.download import download
+
+        logger.info("dataset.download: tonic fetches %s into %s if absent", dataset.name, root)
+        for train_part in (True, False):
+            download(dataset.name, root, train_part)
+    train_ds = open_dataset(dataset, root, True, transform, seed)
+    train = limit_per_class(train_ds, dataset.max_per_class, seed)
     if has_test_split(dataset, root):
-        test = limit_per_class(open_dataset(dataset, root, False), dataset.max_per_class, seed)
+        test_ds = open_dataset(dataset, root, False, transform, seed)
+        test = limit_per_class(test_ds, dataset.max_per_class, seed)
         desc = f"{root}: train ({len(train)}) / test ({len(test)})"
     else:
         tr, te = stratified_split(train.labels, float(dataset.test_fraction), seed)
         train, test = train.subset(tr), train.subset(te)
         desc = f"{root}: stratified split of Train by seed {seed}: {len(train)} / {len(test)}"
     return Split(
-        [train[i][0] for i in range(len(train))],
+        read_samples(train, "read train"),
         np.asarray(train.labels),
-        [test[i][0] for i in range(len(test))],
+        read_samples(test, "read test"),
         np.asarray(test.labels),
         tuple(train.sensor_size),
         desc,
@@ -201,12 +273,13 @@ def compile_simulation(
     net: Network, backend: BackendConfig, dt: float, record: RecordSpec
 ) -> Simulation:
     """``net`` compiled on the ``[backend]`` section's backend with its options."""
+    logger.debug("compiling on %r with %s, dt %s ms, %s", backend.name, backend.params, dt, record)
     return net.compile(backend.name, dt=dt, record=record, **backend.params)
 
 
 # ---- features -------------------------------------------------------------------------------
 def apply_features(
-    features: FeaturesConfig | Mapping[str, Any], split: Split, seed: int, log: Log, progress: bool
+    features: FeaturesConfig | Mapping[str, Any], split: Split, seed: int, progress: bool
 ) -> tuple[Split, tuple[int, int, int], Any]:
     """The ``[features]`` stage: (split with transformed events, new sensor size, fitted
     model or None).
@@ -228,15 +301,18 @@ def apply_features(
     n_fit = int(features.params.get("fit_samples", 0)) or len(split.train_events)
     rng = np.random.default_rng(seed)
     fit_idx = np.sort(rng.permutation(len(split.train_events))[:n_fit])
-    log(f"FEAST: learning {model.n_neurons} features on {len(fit_idx)} training samples")
-    model.fit([split.train_events[i] for i in fit_idx], sensor_size=split.sensor_size)
+    logger.info("FEAST: learning %d features on %d training samples", model.n_neurons, len(fit_idx))
+    with progress_bars(progress):  # FEAST's own bars (fit, transform) follow the run's choice
+        model.fit([split.train_events[i] for i in fit_idx], sensor_size=split.sensor_size)
+        train = model.transform_many(split.train_events, sensor_size=split.sensor_size)
+        test = model.transform_many(split.test_events, sensor_size=split.sensor_size)
     miss = model.n_misses_ / max(model.n_events_seen_, 1)
-    log(f"FEAST: {model.n_events_seen_} events seen, miss rate {miss:.3f}")
+    logger.info("FEAST: %d events seen, miss rate %.3f", model.n_events_seen_, miss)
     w, h, _ = split.sensor_size
     out = replace(
         split,
-        train_events=model.transform_many(split.train_events, sensor_size=split.sensor_size),
-        test_events=model.transform_many(split.test_events, sensor_size=split.sensor_size),
+        train_events=train,
+        test_events=test,
         sensor_size=(w, h, int(model.n_neurons)),
         description=split.description + f"; FEAST {model.n_neurons} features",
     )
@@ -273,6 +349,26 @@ def _chunks(
         yield encoding.encode([data[i] for i in range(start, min(start + size, len(data)))])
 
 
+def _recordings(
+    sim: Simulation, data: SpikeBatch | Sequence[np.ndarray], encoding: Any, size: int
+) -> Iterator[Recording]:
+    """The recordings of the chunks in order: in-process, or, inside
+    ``spikelab.sweep.cluster.use_client(client)`` (``spikelab run --scheduler``), encoded and
+    simulated on the cluster's workers, a few chunks in flight (the same chunks, so the
+    same counts bit for bit)."""
+    from ..sweep.cluster import current_client, encode_and_run, ordered_map
+
+    client = current_client()
+    if client is None:
+        return (sim.run(chunk) for chunk in _chunks(data, encoding, size))
+    if isinstance(data, SpikeBatch):
+        return ordered_map(client, encode_and_run, data.chunks(size), shared=(sim, None))
+    next(_chunks([], encoding, size), None)  # the encoding checks, before anything is sent
+    n = len(data)
+    slices = ([data[i] for i in range(s, min(s + size, n))] for s in range(0, n, size))
+    return ordered_map(client, encode_and_run, slices, shared=(sim, encoding))
+
+
 def _per_sample_extras(rec: Recording, size: int) -> list[tuple[str, float, int]]:
     return [
         (k, float(v), size)
@@ -300,16 +396,19 @@ def run_chunked(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     parts, n_spk, n_syn, wall, first, extras = [], 0, 0, 0.0, None, []
-    with tqdm(total=len(data), desc=desc, unit="sample", disable=not progress) as bar:
-        for chunk in _chunks(data, encoding, chunk_size):
-            rec = sim.run(chunk)
+    with bar(total=len(data), desc=desc, unit="sample", progress=progress) as shown:
+        for rec in _recordings(sim, data, encoding, chunk_size):
             first = first or rec
             parts.append(rec.counts)
             n_spk += rec.n_spikes
             n_syn += rec.n_synaptic_events
             wall += rec.wall_time_s
-            extras += _per_sample_extras(rec, len(chunk))
-            bar.update(len(chunk))
+            extras += _per_sample_extras(rec, len(rec.counts))
+            shown.update(len(rec.counts))
+            logger.debug(
+                "%s: chunk %d, %d samples, %d spikes, %.3f s simulated wall time",
+                desc, len(parts), len(rec.counts), rec.n_spikes, rec.wall_time_s,
+            )  # fmt: skip
     if first is None:
         raise ValueError("run_chunked got no samples")
     return ChunkedRun(
@@ -334,7 +433,28 @@ def backend_options(sim: Simulation, backend: BackendConfig) -> dict[str, Any]:
     (``effective_options()``, e.g. the crossbar's device preset and every device parameter),
     else the ``[backend]`` section's own options."""
     report = getattr(sim, "effective_options", None)
-    return dict(report()) if callable(report) else dict(backend.params)
+    if callable(report):
+        return dict(report())
+    return {**constructor_defaults(backend.name), **backend.params}
+
+
+def constructor_defaults(name: str) -> dict[str, Any]:
+    """The defaults of backend ``name``'s constructor options (plain values only): what is
+    in force for an option the config leaves out ({} when the class cannot be read)."""
+    import inspect
+
+    from ..backends.base import BackendUnavailable, backend_class
+
+    try:
+        params = inspect.signature(backend_class(name)).parameters.values()
+    except (BackendUnavailable, ValueError, TypeError):
+        return {}
+    plain = (str, int, float, bool, type(None))
+    return {
+        p.name: p.default
+        for p in params
+        if p.default is not inspect.Parameter.empty and isinstance(p.default, plain)
+    }
 
 
 def backend_extras(*runs: ChunkedRun) -> dict[str, float]:

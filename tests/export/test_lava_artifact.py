@@ -161,6 +161,30 @@ print(json.dumps({"labels": labels, "counts": counts, "errors": errors, "spikela
 """
 
 
+# The artifact's own code on raw event arrays (events_<i>.npy): Lava and numpy only.
+PREDICT_EVENTS = """
+import importlib.util, json, pathlib, sys
+import numpy as np
+
+out = pathlib.Path(sys.argv[1])
+spec = importlib.util.spec_from_file_location("run_artifact", out / "run_artifact.py")
+runner = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(runner)
+files = sorted(out.glob("events_*.npy"), key=lambda p: int(p.stem.split("_")[1]))
+events = [np.load(f) for f in files]
+labels = runner.predict(events).tolist()
+bad = events[0].copy()
+bad["x"][0] = 40  # outside the 34x34 sensor
+try:
+    runner.run(bad)
+    error = None
+except ValueError as e:
+    error = str(e)
+mods = sorted(m for m in sys.modules if m.split(".")[0] == "spikelab")
+print(json.dumps({"labels": labels, "error": error, "spikelab": mods}))
+"""
+
+
 def class_inputs(n: int, n_steps: int, n_inputs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """[n, n_steps, n_inputs] spikes: class c drives inputs 3c..3c+2 harder."""
     rng = np.random.default_rng(seed)
@@ -254,3 +278,29 @@ def test_cli_exports_a_results_folder_with_its_readout(shared_data_dir: Path, tm
     with h5py.File(results / "states.h5", "r") as f:
         expected = f["test_predictions"][:5].tolist()
     assert json.loads(proc.stdout.strip().splitlines()[-1])["labels"] == expected
+    # raw events: the artifact bins them itself (event_encoding.py, numpy only)
+    assert manifest["encoding"]["sensor_size"] == [34, 34, 2]
+    for i, sample in enumerate(run.test_ids[:5]):
+        np.save(out / f"events_{i}.npy", read_events(shared_data_dir / sample))
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore::ImportWarning", "-c", PREDICT_EVENTS, str(out)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["labels"] == expected and got["spikelab"] == []
+    assert "1 of" in got["error"] and "out of range" in got["error"]
+
+
+def test_artifact_encoding_must_fit_the_network(tmp_path: Path) -> None:
+    from spikelab.encoding import EventEncoding
+
+    net = small_net()  # 10 inputs
+    with pytest.raises(ValueError, match="gives 2312 channels .* the network has 10 inputs"):
+        export_lava(net, tmp_path / "a", encoding=EventEncoding(sensor_size=(34, 34, 2)))
+    enc = EventEncoding(sensor_size=(5, 1, 2), duration=150.0)
+    with pytest.raises(ValueError, match="150 steps per sample, more than the artifact's n_st"):
+        export_lava(net, tmp_path / "b", encoding=enc, n_steps=100)
+    out = export_lava(net, tmp_path / "c", encoding=enc, n_steps=150, precision="floating_pt")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["encoding"]["duration"] == 150.0 and (out / "event_encoding.py").is_file()

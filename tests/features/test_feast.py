@@ -20,6 +20,8 @@ from spikelab.features.feast import (
     save_feast,
 )
 from spikelab.features.feast.kernels import MISS, SKIPPED
+from spikelab.features.feast.plots import LEARNING_SIZE
+from spikelab.plots import new_figure, save_figure
 
 DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])  # tonic's NMNIST
 WINNERS = [-1, 0, 0, -1, 0, 1]  # hand-checked winners of test_hand_checked_sequence
@@ -410,7 +412,9 @@ def test_learning_signals_settle_on_nmnist(tmp_path):
     assert summary["threshold_drift_late"] < 0.2 * summary["threshold_drift_early"]
     assert summary["miss_rate_late"] < 0.05
     assert summary["converged"]
-    png = plot_feast_learning(model, tmp_path / "feast.png")
+    fig = plot_feast_learning(model, fig=new_figure(LEARNING_SIZE))
+    assert len(fig.axes) == 3 and len(fig.axes[0].lines) == model.n_neurons
+    png = save_figure(fig, tmp_path / "feast.png")
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -89,6 +89,9 @@ def test_tiny_run_writes_a_complete_results_folder(shared_data_dir, audio_file, 
     assert sel["max_over_epochs"]["mean"] >= sel["final"]["mean"]
     assert any("epoch selection on the test sets" in line for line in lines)
     assert m["per_seed"][0]["spikes"]["image"]["spikes_per_sample"] > 0
+    for modality in ("image", "audio"):  # the encoding's counts, as classify runs record
+        ev = m["encoding_events"][modality]
+        assert ev["events"] > 0 and ev["dropped"] == 0 and set(ev) >= {"outside_sensor"}
     assert any("top-1 accuracy" in line for line in lines)
     with h5py.File(out / "features.h5") as f:
         n_img = len(f["image/labels"])
@@ -109,9 +112,9 @@ def test_a_silent_reservoir_is_warned_about_in_zero_shot_runs(
     cfg["image"]["reservoir"] = {"v_th": 1e6}  # nothing reaches threshold: silent
     lines: list[str] = []
     run_task(cfg, progress=False, log=lines.append)
-    warned = [line for line in lines if line.startswith("WARNING (image reservoir, seed 0)")]
+    warned = [line for line in lines if line.startswith("WARNING: image reservoir, seed 0")]
     assert len(warned) == 1 and "nearly silent" in warned[0] and "reservoir.v_th" in warned[0]
-    assert not any(line.startswith("WARNING (audio") for line in lines)
+    assert not any(line.startswith("WARNING: audio") for line in lines)
     spikes = json.loads((tmp_path / "zs" / "metrics.json").read_text())["per_seed"][0]["spikes"]
     assert spikes["image"]["activity_warning"] and spikes["audio"]["activity_warning"] is None
 

@@ -58,6 +58,7 @@ import numpy as np
 
 from ...ir import FlatNetwork
 from ...network import Network
+from ...progress import bar, show_bars
 from ...spikes import Recording, RecordSpec, SpikeBatch
 from ..base import BackendUnavailable
 from ..common import check_batch, prepare, simulation_repr
@@ -95,6 +96,22 @@ def _import_brian2() -> Any:
             "brian2 <= 2.9 needs numpy < 2.4: pip install 'numpy<2.4'"
         ) from exc
     return brian2
+
+
+@contextmanager
+def _report(b2: Any) -> Iterator[dict[str, Any]]:
+    """Keyword arguments for Brian2's ``Network.run``: its ``report=`` drives a tqdm bar
+    (percent of simulated time, updated each wall-clock second) when ``spikelab.progress``
+    shows bars; none otherwise."""
+    if not show_bars():
+        yield {}
+        return
+    with bar(total=100, desc="brian2", unit="%", leave=False) as shown:
+
+        def report(elapsed: Any, completed: float, start: Any, duration: Any) -> None:
+            shown.update(max(int(round(100 * completed)) - shown.n, 0))
+
+        yield {"report": report, "report_period": 1 * b2.second}
 
 
 @contextmanager
@@ -189,7 +206,8 @@ class Brian2Simulation:
         with _preferences(b2, self._prefs()):
             built = self._build(b2, plan, layout)
             net = b2.Network(*built.objects)
-            net.run(layout.n_samples * layout.period * built.clock.dt)
+            with _report(b2) as report:  # standalone runs a compiled binary: no live report
+                net.run(layout.n_samples * layout.period * built.clock.dt, **report)
             timing["loop_s"] += float(b2.get_device()._last_run_time)
         return collect(self.flat, built, len(batch), self.record.voltage)
 

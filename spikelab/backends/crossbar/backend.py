@@ -34,7 +34,7 @@ from .devices import RRAMDevice, get_device
 from .energy import EnergyModel, estimate
 from .mapping import CrossbarConfig, Layer, build_layers
 
-log = logging.getLogger("spikelab")
+log = logging.getLogger(__name__)
 KERNELS = ("numba", "torch")
 _TORCH_ONLY = ("device", "dtype", "batch_size", "sum_order")
 _MAX_CELLS = 200_000_000  # dense cell pairs kept in memory (16 bytes each, twice)

@@ -32,16 +32,23 @@ models restoring their initial state at each sample's first step (Lava moves Var
 value per message, so the input goes in as an event list and spikes come out bit-packed;
 ``lava_io``). ``Recording.extras`` states ``setup_s`` (build and Lava compile) and
 ``seconds_per_sample``.
+
+From a Python that cannot import Lava (.venv), the same backend compiles and runs in a
+Lava-capable interpreter, a long-lived worker process (``remote.py`` the client, numpy only;
+``worker.py`` the server; ``wire.py`` the messages): ``.venv-lava/bin/python`` beside the
+checkout, ``SPIKELAB_LAVA_PYTHON`` or the option ``python=``. The Recording is the one the
+worker's in-process run returns, bit for bit.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -50,6 +57,9 @@ from ...spikes import Recording, RecordSpec, SpikeBatch, SpikeTrains
 from ..base import UnsupportedFeature
 from ..common import check_batch, prepare, simulation_repr
 from .plan import MAX_GROUPS, IzhGroup, LavaPlan, LifGroup, build_plan
+
+if TYPE_CHECKING:
+    from .remote import RemoteLavaSimulation
 
 FLOAT, FIXED = "floating_pt", "fixed_pt"
 PRECISIONS = (FLOAT, FIXED)
@@ -339,6 +349,11 @@ def _run_steps(n: int) -> Any:
     return RunSteps(num_steps=n)
 
 
+def lava_importable() -> bool:
+    """Whether this Python can import Lava (else the backend runs it in a worker)."""
+    return importlib.util.find_spec("lava") is not None
+
+
 class LavaBackend:
     """``get_backend("lava", precision="floating_pt", merge=True, chunk=16, max_groups=32)``.
 
@@ -348,6 +363,11 @@ class LavaBackend:
         fastest graph; False: one per population and refractory period, as deployed.
     chunk : samples run back to back in one Lava run (their state resets inside Lava).
     max_groups : most Lava neuron processes to create (see ``lava_plan.MAX_GROUPS``).
+    python : a Lava-capable interpreter to run the simulation in, as a worker process.
+        Default: in this process when it can import Lava, else the interpreter named by
+        ``SPIKELAB_LAVA_PYTHON``, else ``.venv-lava/bin/python`` beside the checkout
+        (``spikelab.backends.lava.remote``; ``BackendUnavailable`` naming the fixes).
+    worker : a running ``remote.LavaWorker`` to share between simulations (Python API only).
     """
 
     name = "lava"
@@ -358,6 +378,8 @@ class LavaBackend:
         merge: bool = True,
         chunk: int = 16,
         max_groups: int = MAX_GROUPS,
+        python: str | None = None,
+        worker: Any = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -367,9 +389,36 @@ class LavaBackend:
         self.merge = bool(merge)
         self.chunk = int(chunk)
         self.max_groups = int(max_groups)
-        import_lava()
+        self.python, self.worker = python, worker
+        self.remote = python is not None or worker is not None or not lava_importable()
+        if not self.remote:
+            import_lava()
+        elif worker is None:  # the interpreter, or the error naming both fixes, now
+            from .remote import find_lava_python
 
-    def compile(self, net: Network, *, dt: float, record: RecordSpec) -> LavaSimulation:
+            self.python = str(find_lava_python(python))
+        else:
+            from .remote import LavaWorker
+
+            if not isinstance(worker, LavaWorker):
+                raise TypeError(
+                    f"worker must be a spikelab.backends.lava.remote.LavaWorker, got "
+                    f"{type(worker).__name__}; to name an interpreter use python='PATH'"
+                )
+
+    def worker_options(self) -> dict[str, Any]:
+        """The options a worker compiles with (those of the in-process backend)."""
+        return {"precision": self.precision, "merge": self.merge, "chunk": self.chunk,
+                "max_groups": self.max_groups}  # fmt: skip
+
+    def compile(
+        self, net: Network, *, dt: float, record: RecordSpec
+    ) -> LavaSimulation | RemoteLavaSimulation:
+        """A ``LavaSimulation`` (in this process) or ``remote.RemoteLavaSimulation``."""
+        if self.remote:
+            from .remote import compile_remote
+
+            return compile_remote(net, dt, record, self.worker_options(), self.worker, self.python)
         plan = build_plan(prepare(net, dt), merge=self.merge, max_groups=self.max_groups)
         fixed = None
         if self.precision == FIXED:

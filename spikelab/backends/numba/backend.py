@@ -1,6 +1,7 @@
 """The CPU default: numba kernels, event-driven, parallel over the samples of a batch.
 
-Options: ``dtype`` ("float64", the reference, or "float32", the fast path) and ``threads``
+Options: ``dtype`` ("float64", the reference, or "float32", the fast path: the same
+vectorised kernels on twice the lanes, within the tolerance of docs/semantics.md) and ``threads``
 (numba threads used by ``run``; default: numba's default). Results are bit-identical for
 any thread count, because every sample is simulated independently by one thread.
 """
@@ -23,6 +24,13 @@ from .stepper import NumbaStepper
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
+def _unsigned(split: tuple) -> tuple:
+    """A delay-split CSR with uint32 column indices (checked >= 0 when the network was
+    built), so the delivery loops index without a negative-index fix-up."""
+    dvals, indptr2, indices, weights = split
+    return dvals, indptr2, indices.astype(np.uint32), weights
+
+
 @dataclass(frozen=True, eq=False)
 class NumbaSimulation:
     flat: FlatNetwork
@@ -33,7 +41,9 @@ class NumbaSimulation:
 
     def __post_init__(self) -> None:
         if not self.splits:
-            split = (self.flat.inputs.split_by_delay(), self.flat.recurrent.split_by_delay())
+            split = tuple(
+                _unsigned(csr.split_by_delay()) for csr in (self.flat.inputs, self.flat.recurrent)
+            )
             object.__setattr__(self, "splits", split)
 
     def __repr__(self) -> str:
@@ -62,7 +72,7 @@ class NumbaSimulation:
                 in_d, in_ptr, in_idx, in_w.astype(ft),
                 rc_d, rc_ptr, rc_idx, rc_w.astype(ft),
                 f.pop_start, f.pop_stop, f.pop_kind, f.params.astype(ft), f.n_ref,
-                ft(f.dt), f.ring_len, width,
+                K.izh_constants(f.dt, ft), f.ring_len, width,
                 counts, raster, self.record.raster, vidx, vrec, n_spk, n_syn,
             )  # fmt: skip
         finally:

@@ -2,15 +2,29 @@
 
 Stages within one step t of one sample (see docs/semantics.md):
 
-1. ``deliver_inputs``  : input events of step t are spread through the input CSR into the
-                         ring buffer slot of step t + delay (delay >= 0).
+1. input delivery      : input events of step t are spread through the input CSR into the
+                         ring buffer slot of step t + delay (delay >= 0; ``delivery.py``).
 2. neuron update       : ``lif_step`` / ``izh_step`` read I_in = ring[t % L] (the per-step
-                         synaptic input, one visible array), integrate, test and reset.
-3. ``propagate``       : spikes of step t are spread through the recurrent CSR into slot
-                         t + delay (delay >= 1).
+                         synaptic input, one visible array, cleared as it is read),
+                         integrate, test and reset, and write one spike flag per neuron.
+3. spike collection    : ``collect_spikes`` turns the flags into the list of spiking
+                         neurons (ascending), skipping 8 zero flags at a time, and counts
+                         them into the current bin (and the raster).
+4. propagation         : spikes of step t are spread through the recurrent CSR into slot
+                         t + delay (delay >= 1; ``delivery.py``).
+
+The neuron update is branch-free (selects for refractoriness, spike and reset) over
+contiguous per-neuron parameter rows with an unsigned loop index (a signed one makes numba
+add a negative-index fix-up to every access, which stops LLVM's vectoriser), so LLVM
+vectorises it; the same code runs in float64
+(the reference: the same operations in the same order as the scalar form of
+docs/semantics.md, so the results are bit for bit those of the other exact backends) and
+in float32 (the fast path, twice the lanes). No fastmath: LLVM keeps the written order.
 
 Parameters are packed per neuron in one float matrix ``P`` [N_PARAMS, N] whose rows are
-named below; the two models use the rows differently.
+named in ``spikelab.ir``; the two models use the rows differently. The Izhikevich constants
+(dt/2, dt, 0.04, 5, 140) come in ``izk``, an array of the simulation's dtype, so a float32
+run computes in float32 (numba would promote float literals to float64).
 """
 
 from __future__ import annotations
@@ -34,88 +48,112 @@ from ...ir import (  # the parameter-row layout (spikelab.ir owns it)
     C,
     D,
 )
+from .delivery import deliver_inputs, deliver_inputs_split, propagate, propagate_split
+
+__all__ = [
+    "collect_spikes",
+    "deliver_inputs",
+    "deliver_inputs_split",
+    "init_state",
+    "izh_constants",
+    "izh_constants_like",
+    "izh_step",
+    "lif_step",
+    "propagate",
+    "propagate_split",
+    "simulate_batch",
+    "simulate_sample",
+    "step_and_record",
+    "update_neurons",
+]
 
 
-@njit(cache=True, inline="always")
-def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, spk, n):
-    """One LIF step for neurons [lo, hi); appends each spiking neuron's index to ``spk``
-    after the first ``n`` entries and returns the new count."""
-    for j in range(lo, hi):
-        i_syn[j] = P[BETA, j] * i_syn[j] + I_in[j]
-        if refr[j] > 0:
-            refr[j] -= 1
-            v[j] = P[V_RESET, j]
-            continue
-        vr = P[V_REST, j]
-        vj = vr + P[ALPHA, j] * (v[j] - vr) + P[BIAS_TERM, j] + i_syn[j]
-        if vj > P[V_TH, j]:
-            spk[n] = j
-            n += 1
-            vj = P[V_RESET, j]
-            refr[j] = n_ref[j]
-        v[j] = vj
-    return n
+@njit(cache=True)
+def lif_step(lo, hi, v, i_syn, refr, I_in, P, n_ref, flags):
+    """One LIF step for neurons [lo, hi) on I_in (cleared); ``flags[j]`` = spiked."""
+    beta, alpha, v_rest = P[BETA], P[ALPHA], P[V_REST]
+    v_reset, v_th, bias_term = P[V_RESET], P[V_TH], P[BIAS_TERM]
+    for j in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index fix-up
+        ij = beta[j] * i_syn[j] + I_in[j]
+        i_syn[j] = ij
+        I_in[j] = 0.0
+        r = refr[j]
+        vr = v_rest[j]
+        vj = vr + alpha[j] * (v[j] - vr) + bias_term[j] + ij
+        quiet = r > 0  # refractory: clamp at v_reset, no spike
+        fire = (vj > v_th[j]) & ~quiet
+        v[j] = v_reset[j] if quiet | fire else vj
+        refr[j] = n_ref[j] if fire else (r - 1 if quiet else r)
+        flags[j] = fire
 
 
-@njit(cache=True, inline="always")
-def izh_step(lo, hi, v, u, i_syn, I_in, P, dt, spk, n):
-    """One Izhikevich (2003) step for neurons [lo, hi): two dt/2 half-steps of v, one of u.
-    Appends spiking neurons to ``spk`` after the first ``n``; returns the new count."""
-    half = 0.5 * dt
-    for j in range(lo, hi):
-        i_syn[j] = P[BETA, j] * i_syn[j] + I_in[j]
-        current = P[BIAS, j] + i_syn[j]
+@njit(cache=True)
+def izh_step(lo, hi, v, u, i_syn, I_in, P, izk, flags):
+    """One Izhikevich (2003) step for neurons [lo, hi): two dt/2 half-steps of v, one of u,
+    on I_in (cleared); ``flags[j]`` = spiked. ``izk`` = (dt/2, dt, 0.04, 5, 140)."""
+    beta, bias, a, b = P[BETA], P[BIAS], P[A], P[B]
+    c, d, v_peak = P[C], P[D], P[V_PEAK]
+    half, dt, k2, k1, k0 = izk[0], izk[1], izk[2], izk[3], izk[4]
+    for j in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index fix-up
+        ij = beta[j] * i_syn[j] + I_in[j]
+        i_syn[j] = ij
+        I_in[j] = 0.0
+        current = bias[j] + ij
         vj = v[j]
         uj = u[j]
-        vj = vj + half * (0.04 * vj * vj + 5.0 * vj + 140.0 - uj + current)
-        vj = vj + half * (0.04 * vj * vj + 5.0 * vj + 140.0 - uj + current)
-        uj = uj + dt * P[A, j] * (P[B, j] * vj - uj)
-        if vj >= P[V_PEAK, j]:
-            spk[n] = j
-            n += 1
-            vj = P[C, j]
-            uj = uj + P[D, j]
-        v[j] = vj
-        u[j] = uj
+        vj = vj + half * (k2 * vj * vj + k1 * vj + k0 - uj + current)
+        vj = vj + half * (k2 * vj * vj + k1 * vj + k0 - uj + current)
+        uj = uj + dt * a[j] * (b[j] * vj - uj)
+        fire = vj >= v_peak[j]
+        v[j] = c[j] if fire else vj
+        u[j] = uj + d[j] if fire else uj
+        flags[j] = fire
+
+
+def izh_constants(dt: float, dtype: type) -> np.ndarray:
+    """(dt/2, dt, 0.04, 5, 140) as an array of ``dtype``: the Izhikevich constants, so a
+    float32 run computes in float32 (dt in ms)."""
+    return np.array([0.5 * dt, dt, 0.04, 5.0, 140.0], dtype=dtype)
+
+
+@njit(cache=True, inline="always")
+def izh_constants_like(dt, P):
+    """``izh_constants`` inside a kernel: the dtype of ``P``, dt/2 computed in dt's type."""
+    izk = np.empty(5, P.dtype)
+    izk[0] = 0.5 * dt
+    izk[1] = dt
+    izk[2] = 0.04
+    izk[3] = 5.0
+    izk[4] = 140.0
+    return izk
+
+
+@njit(cache=True, inline="always")
+def update_neurons(I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags):
+    """Every population one step on ``I_in`` (cleared); one spike flag per neuron."""
+    for p in range(pop_start.shape[0]):
+        if pop_kind[p] == KIND_LIF:
+            lif_step(pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, flags)
+        else:
+            izh_step(pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, izk, flags)
+
+
+@njit(cache=True, inline="always")
+def collect_spikes(flags, words, spk, count_row, raster_row, record_raster):
+    """The neurons whose flag is set into ``spk`` (ascending), counted into ``count_row``
+    (and ``raster_row``); ``words`` is ``flags`` viewed as uint64 (8 flags a word, so a
+    quiet stretch costs one test per 8 neurons). Returns the number of spikes."""
+    n = 0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for j in range(8 * w, 8 * w + 8):
+                if flags[j]:
+                    spk[n] = j
+                    n += 1
+                    count_row[j] += 1
+                    if record_raster:
+                        raster_row[j] = 1
     return n
-
-
-@njit(cache=True, inline="always")
-def deliver_inputs(e0, e1, t, ev_steps, ev_ch, ev_val, indptr, indices, w, dly, ring, L):
-    """Spread input events [e0, ...) of step t into the ring; returns (next event, syn events)."""
-    n_syn = 0
-    e = e0
-    while e < e1 and ev_steps[e] == t:
-        ch = ev_ch[e]
-        val = ev_val[e]
-        cur = -1
-        row = ring[0]
-        for k in range(indptr[ch], indptr[ch + 1]):
-            if dly[k] != cur:  # synapses of a row are sorted by delay: one lookup per group
-                cur = dly[k]
-                row = ring[(t + cur) % L]
-            row[indices[k]] += w[k] * val
-        n_syn += indptr[ch + 1] - indptr[ch]
-        e += 1
-    return e, n_syn
-
-
-@njit(cache=True, inline="always")
-def propagate(t, spk, n, indptr, indices, w, dly, ring, L):
-    """Spread the ``n`` spikes ``spk[:n]`` of step t through the recurrent CSR; returns the
-    number of synaptic events."""
-    n_syn = 0
-    for q in range(n):
-        j = spk[q]
-        cur = -1
-        row = ring[0]
-        for k in range(indptr[j], indptr[j + 1]):
-            if dly[k] != cur:  # synapses of a row are sorted by delay
-                cur = dly[k]
-                row = ring[(t + cur) % L]
-            row[indices[k]] += w[k]
-        n_syn += indptr[j + 1] - indptr[j]
-    return n_syn
 
 
 @njit(cache=True)
@@ -132,28 +170,29 @@ def init_state(P, pop_start, pop_stop, pop_kind, v, u):
 
 
 @njit(cache=True, inline="always")
+def record_voltages(t, v, vrec_idx, vrec):
+    for q in range(vrec_idx.shape[0]):
+        vrec[t, q] = v[vrec_idx[q]]
+
+
+@njit(cache=True)
 def step_and_record(
     t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, dt, spk,
     bin_steps, counts, raster, record_raster, vrec_idx, vrec,
 ):  # fmt: skip
     """Every population one step on ``I_in = ring[t % L]`` (the per-step synaptic input of
     all projections, cleared afterwards); the spikes ``spk[:n]`` go into counts (and the
-    raster), the recorded voltages into ``vrec[t]``. Returns n."""
+    raster), the recorded voltages into ``vrec[t]``. Returns n. The one-call form (for
+    steppers and other kernels); ``simulate_sample`` keeps its flags and constants."""
+    flags = np.zeros(8 * ((P.shape[1] + 7) // 8), np.uint8)
+    izk = izh_constants_like(dt, P)
     I_in = ring[t % L]
-    n = 0
-    for p in range(pop_start.shape[0]):
-        if pop_kind[p] == KIND_LIF:
-            n = lif_step(pop_start[p], pop_stop[p], v, i_syn, refr, I_in, P, n_ref, spk, n)
-        else:
-            n = izh_step(pop_start[p], pop_stop[p], v, u, i_syn, I_in, P, dt, spk, n)
-    I_in[:] = 0.0
-    b = t // bin_steps
-    for q in range(n):
-        counts[b, spk[q]] += 1
-        if record_raster:
-            raster[t, spk[q]] = 1
-    for q in range(vrec_idx.shape[0]):
-        vrec[t, q] = v[vrec_idx[q]]
+    update_neurons(I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags)
+    rrow = raster[t if record_raster else 0]
+    n = collect_spikes(
+        flags, flags.view(np.uint64), spk, counts[t // bin_steps], rrow, record_raster
+    )
+    record_voltages(t, v, vrec_idx, vrec)
     return n
 
 
@@ -162,7 +201,7 @@ def simulate_sample(
     ev_steps, ev_ch, ev_val, n_steps,
     in_dvals, in_indptr, in_indices, in_w,
     rc_dvals, rc_indptr, rc_indices, rc_w,
-    pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
+    pop_start, pop_stop, pop_kind, P, n_ref, izk, L, bin_steps,
     counts, raster, record_raster, vrec_idx, vrec,
 ):  # fmt: skip
     """Run one sample; fills counts [bins, N], raster [T, N], vrec [T, k]. Returns counters."""
@@ -173,23 +212,25 @@ def simulate_sample(
     i_syn = np.zeros(N, dtype)
     refr = np.zeros(N, np.int32)
     spk = np.zeros(N, np.int64)  # indices of the neurons that spiked this step
+    flags = np.zeros(8 * ((N + 7) // 8), np.uint8)
+    words = flags.view(np.uint64)
     ring = np.zeros((L, N), dtype)
     init_state(P, pop_start, pop_stop, pop_kind, v, u)
-    n_events = ev_steps.shape[0]
-    e = 0
-    n_spk = 0
-    n_syn = 0
+    e, n_spk, n_syn = 0, 0, 0
     for t in range(n_steps):
         e, s = deliver_inputs_split(
-            e, n_events, t, ev_steps, ev_ch, ev_val, in_dvals, in_indptr, in_indices, in_w, ring, L
-        )
-        n_syn += s
-        n = step_and_record(
-            t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, dt, spk,
-            bin_steps, counts, raster, record_raster, vrec_idx, vrec,
+            e, ev_steps.shape[0], t, ev_steps, ev_ch, ev_val, in_dvals, in_indptr, in_indices,
+            in_w, ring, L,
         )  # fmt: skip
+        I_in = ring[t % L]
+        update_neurons(I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags)
+        n = collect_spikes(
+            flags, words, spk, counts[t // bin_steps], raster[t if record_raster else 0],
+            record_raster,
+        )  # fmt: skip
+        record_voltages(t, v, vrec_idx, vrec)
         n_spk += n
-        n_syn += propagate_split(t, spk, n, rc_dvals, rc_indptr, rc_indices, rc_w, ring, L)
+        n_syn += s + propagate_split(t, spk, n, rc_dvals, rc_indptr, rc_indices, rc_w, ring, L)
     return n_spk, n_syn
 
 
@@ -198,7 +239,7 @@ def simulate_batch(
     offsets, ev_steps, ev_ch, ev_val, n_steps,
     in_dvals, in_indptr, in_indices, in_w,
     rc_dvals, rc_indptr, rc_indices, rc_w,
-    pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
+    pop_start, pop_stop, pop_kind, P, n_ref, izk, L, bin_steps,
     counts, raster, record_raster, vrec_idx, vrec, n_spk, n_syn,
 ):  # fmt: skip
     """All samples, in parallel over the batch. Each sample writes only its own slices,
@@ -211,48 +252,8 @@ def simulate_batch(
             ev_steps[lo:hi], ev_ch[lo:hi], ev_val[lo:hi], n_steps,
             in_dvals, in_indptr, in_indices, in_w,
             rc_dvals, rc_indptr, rc_indices, rc_w,
-            pop_start, pop_stop, pop_kind, P, n_ref, dt, L, bin_steps,
+            pop_start, pop_stop, pop_kind, P, n_ref, izk, L, bin_steps,
             counts[b], rb, record_raster, vrec_idx, vrec[b],
         )  # fmt: skip
         n_spk[b] = s
         n_syn[b] = y
-
-
-# ---- delay-split CSR: one sub-CSR per distinct delay (no per-synapse delay test) ----------
-# indptr2[g] is the row pointer of the synapses with delay dvals[g]; within a group the
-# synapses keep the (row, column) order of the flat CSR, so every ring slot receives its
-# additions in exactly the same order as with deliver_inputs / propagate.
-
-
-@njit(cache=True, inline="always")
-def deliver_inputs_split(e0, e1, t, ev_steps, ev_ch, ev_val, dvals, indptr2, indices, w, ring, L):
-    """Input events of step t starting at e0 into the ring; returns (next event, syn events)."""
-    e_end = e0
-    while e_end < e1 and ev_steps[e_end] == t:
-        e_end += 1
-    n_syn = 0
-    for g in range(dvals.shape[0]):
-        row = ring[(t + dvals[g]) % L]
-        ip = indptr2[g]
-        for e in range(e0, e_end):
-            ch = ev_ch[e]
-            val = ev_val[e]
-            for k in range(ip[ch], ip[ch + 1]):
-                row[indices[k]] += w[k] * val
-            n_syn += ip[ch + 1] - ip[ch]
-    return e_end, n_syn
-
-
-@njit(cache=True, inline="always")
-def propagate_split(t, spk, n, dvals, indptr2, indices, w, ring, L):
-    """The ``n`` spikes ``spk[:n]`` of step t into the ring; returns synaptic events."""
-    n_syn = 0
-    for g in range(dvals.shape[0]):
-        row = ring[(t + dvals[g]) % L]
-        ip = indptr2[g]
-        for q in range(n):
-            j = spk[q]
-            for k in range(ip[j], ip[j + 1]):
-                row[indices[k]] += w[k]
-            n_syn += ip[j + 1] - ip[j]
-    return n_syn

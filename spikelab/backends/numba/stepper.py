@@ -24,26 +24,24 @@ from numba import njit
 from ...ir import FlatNetwork
 from . import kernels as K
 
-_NO_BINS = np.iinfo(np.int64).max // 4  # one count bin for the whole run
-
 
 @njit(cache=True)
 def _step(
     t, channels, values, in_dvals, in_indptr, in_indices, in_w,
-    rc_dvals, rc_indptr, rc_indices, rc_w, pop_start, pop_stop, pop_kind, P, n_ref, dt, L,
-    v, u, i_syn, refr, ring, spk, counts, raster, vrec_idx, vrec,
+    rc_dvals, rc_indptr, rc_indices, rc_w, pop_start, pop_stop, pop_kind, P, n_ref, izk, L,
+    v, u, i_syn, refr, ring, spk, flags, counts,
 ):  # fmt: skip
     """Step t: the input events (channels, values) of this step, the neurons, then the
-    recurrent spikes; returns (spikes, synaptic events)."""
+    recurrent spikes; returns (spikes, synaptic events). The stages of
+    ``kernels.simulate_sample``, one step."""
     steps = np.full(channels.shape[0], t, np.int64)
     _, n_syn = K.deliver_inputs_split(
         0, channels.shape[0], t, steps, channels, values, in_dvals, in_indptr, in_indices,
         in_w, ring, L,
     )  # fmt: skip
-    n = K.step_and_record(
-        t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, dt, spk,
-        _NO_BINS, counts, raster, False, vrec_idx, vrec,
-    )  # fmt: skip
+    I_in = ring[t % L]
+    K.update_neurons(I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags)
+    n = K.collect_spikes(flags, flags.view(np.uint64), spk, counts[0], counts[0], False)
     n_syn += K.propagate_split(t, spk, n, rc_dvals, rc_indptr, rc_indices, rc_w, ring, L)
     return n, n_syn
 
@@ -64,6 +62,7 @@ class NumbaStepper:
             tuple(a.astype(dtype) if i == 3 else a for i, a in enumerate(s)) for s in splits
         )
         self._P = flat.params.astype(dtype)
+        self._izk = K.izh_constants(flat.dt, dtype)
         self.reset()
 
     def reset(self) -> None:
@@ -76,6 +75,7 @@ class NumbaStepper:
         self._ring = np.zeros((f.ring_len, N), self._dtype)
         self._spk = np.zeros(N, np.int64)
         self._counts = np.zeros((1, N), np.int32)
+        self._flags = np.zeros(8 * ((N + 7) // 8), np.uint8)  # spike flags, whole words
         K.init_state(self._P, f.pop_start, f.pop_stop, f.pop_kind, self.v, self.u)
         self.t = 0
         self.n_spikes = 0
@@ -112,16 +112,11 @@ class NumbaStepper:
             values = x[channels].astype(self._dtype)
         n, n_syn = _step(
             self.t, channels, values, *self._in, *self._rc,
-            f.pop_start, f.pop_stop, f.pop_kind, self._P, f.n_ref, self._dtype(f.dt),
-            f.ring_len, self.v, self.u, self._i_syn, self._refr, self._ring, self._spk,
-            self._counts, _EMPTY_RASTER, _EMPTY_IDX, _EMPTY_VREC,
+            f.pop_start, f.pop_stop, f.pop_kind, self._P, f.n_ref, self._izk, f.ring_len,
+            self.v, self.u, self._i_syn, self._refr, self._ring, self._spk, self._flags,
+            self._counts,
         )  # fmt: skip
         self.t += 1
         self.n_spikes += n
         self.n_synaptic_events += n_syn
         return self._spk[:n].copy()
-
-
-_EMPTY_RASTER = np.zeros((1, 1), np.uint8)
-_EMPTY_IDX = np.zeros(0, np.int64)
-_EMPTY_VREC = np.zeros((1, 0))

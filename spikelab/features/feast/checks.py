@@ -53,6 +53,11 @@ def sensor(sensor_size) -> tuple[int, int, int]:
 
 
 def as_stream_list(event_streams) -> list[np.ndarray]:
+    if hasattr(event_streams, "tocsr") or hasattr(event_streams, "todense"):  # scipy.sparse
+        raise TypeError(
+            "sparse input is not supported: FEAST takes structured event arrays (fields x, "
+            "y, t, p, tonic's layout) or a list of them, one per sample"
+        )
     if isinstance(event_streams, np.ndarray):
         return [event_streams]
     try:

@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ...progress import bar
 from . import checks as chk
 from . import kernels
 
@@ -215,12 +216,15 @@ class FEAST(TransformerMixin, BaseEstimator):
         w_t = np.ascontiguousarray(self.weights_.T)
         theta = self.thresholds_
         records = [], [], []
-        for i0, i1 in chk.chunks(streams, _CHUNK_EVENTS):
-            keep_first = continue_stream and i0 == 0
-            if keep_first and len(streams[0]):
-                self._check_continues(streams[0])
-            ev = self._columns(streams[i0:i1], skip_first_reset=keep_first)
-            w_t, theta = self._learn_chunk(ev, w_t, theta, records)
+        total = sum(len(s) for s in streams)  # a bar as spikelab.progress decides
+        with bar(total=total, desc="FEAST fit", unit="event", leave=False) as shown:
+            for i0, i1 in chk.chunks(streams, _CHUNK_EVENTS):
+                keep_first = continue_stream and i0 == 0
+                if keep_first and len(streams[0]):
+                    self._check_continues(streams[0])
+                ev = self._columns(streams[i0:i1], skip_first_reset=keep_first)
+                w_t, theta = self._learn_chunk(ev, w_t, theta, records)
+                shown.update(int(ev.t.size))
         self.weights_ = np.ascontiguousarray(w_t.T)
         self.thresholds_ = theta
         self.events_history_ = np.concatenate([self.events_history_, *records[0]])
@@ -280,8 +284,16 @@ class FEAST(TransformerMixin, BaseEstimator):
             return self.transform_many(events, sensor_size=sensor_size)
         return self.transform_many([events], sensor_size=sensor_size)[0]
 
+    def __call__(self, events):
+        """A fitted FEAST as a tonic transform: ``transform(events)`` (one structured event
+        array in, its feature events out), so it composes with tonic's transforms, e.g.
+        ``tonic.transforms.Compose([Denoise(filter_time=...), feast, EventEncoding(...)])``;
+        the encoding then needs ``sensor_size=(W, H, n_neurons)``."""
+        return self.transform(events)
+
     def transform_many(self, event_streams: Sequence[np.ndarray], *, sensor_size=None) -> list:
         """``transform`` of every sample, in one kernel call; returns a list of arrays."""
+        check_is_fitted(self, "weights_")
         streams = chk.as_stream_list(event_streams)
         for s in streams:
             chk.check_p_capacity(s.dtype, self.n_neurons)

@@ -1,4 +1,4 @@
-"""FEAST learning signals: a convergence summary and a PNG a person looks at.
+"""FEAST learning signals: a convergence summary and a figure a person looks at.
 
 Both read only what ``FEAST.fit`` records (thresholds every K events, the miss rate per
 window, wins per neuron), never the weights: the paper's point is that these signals,
@@ -7,9 +7,11 @@ cheap to read out of hardware, tell whether learning has converged.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+LEARNING_SIZE = (9.0, 9.0)  # inches
 
 
 def convergence_summary(
@@ -66,17 +68,17 @@ def _nan_mean(x: np.ndarray) -> float:
     return float(m.mean()) if m.size else float("nan")
 
 
-def plot_feast_learning(model, path, *, title: str | None = None) -> Path:
-    """Write a PNG with thresholds and miss rate against events seen, and wins per neuron.
+def plot_feast_learning(model: Any, *, title: str | None = None, fig: Any = None) -> Any:
+    """Thresholds and miss rate against events seen, and wins per neuron, in three panels
+    of ``fig`` (a Figure or SubFigure; None: a new pyplot figure). Returns the Figure; saving
+    is the caller's (``spikelab.plots.save_figure``)."""
+    if fig is None:
+        import matplotlib.pyplot as plt
 
-    Returns the path written. Uses matplotlib's Agg canvas (no display needed).
-    """
-    from matplotlib.figure import Figure
-
+        fig = plt.figure(figsize=LEARNING_SIZE, layout="constrained")
     ev = np.asarray(model.events_history_)
     theta = np.asarray(model.threshold_history_)
     miss = np.asarray(model.miss_rate_history_)
-    fig = Figure(figsize=(9, 9), layout="constrained")
     ax_t, ax_m, ax_w = fig.subplots(3, 1, height_ratios=[3, 2, 2])
     ax_t.plot(ev, theta, lw=0.6, alpha=0.7)
     ax_t.set(xlabel="events seen", ylabel="threshold θ_i (all neurons)")
@@ -97,7 +99,4 @@ def plot_feast_learning(model, path, *, title: str | None = None) -> Path:
         f"max {counts.max()}",
         fontsize="medium",
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return fig

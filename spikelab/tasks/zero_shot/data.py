@@ -7,7 +7,7 @@ label map ("z"/zero -> 0, "1".."9" -> 1..9, "o"/oh -> 10). "Oh" has no image:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,8 @@ class ModalityData:
     is_test: np.ndarray  # bool: from the dataset's test split
     encoding: Any  # EventEncoding
     description: str
+    #: the encoding's event counts (out of range, dropped, cropped: ``EventEncoding``)
+    events: dict[str, int] = field(default_factory=dict)
 
 
 def digits(y: np.ndarray, modality: ModalityConfig) -> np.ndarray:
@@ -41,9 +43,10 @@ def digits(y: np.ndarray, modality: ModalityConfig) -> np.ndarray:
 
 
 def load_modality(
-    cfg: ZeroShotConfig, m: str, *, progress: bool = False, log: Log = print
+    cfg: ZeroShotConfig, m: str, *, progress: bool = False, log: Log | None = None
 ) -> ModalityData:
-    """Load, relabel to digits, keep the configured digits and encode modality ``m``."""
+    """Load, relabel to digits, keep the configured digits and encode modality ``m``
+    (lines: the ``spikelab`` logger; ``log``, the older API, receives them too)."""
     modality = cfg.modality(m)
     split = load_split(modality.dataset, int(cfg.seed), log)
     labels = np.concatenate([digits(split.y_train, modality), digits(split.y_test, modality)])
@@ -51,13 +54,17 @@ def load_modality(
     events = split.train_events + split.test_events
     keep = np.flatnonzero(np.isin(labels, [*cfg.split.train_classes, *cfg.split.zero_shot_classes]))
     enc = modality.encoding.make(split.sensor_size)
+    batch, report = enc.encode_with_report(
+        [events[i] for i in keep], labels=labels[keep], progress=progress
+    )
     data = ModalityData(
         name=m,
-        batch=enc.encode([events[i] for i in keep], labels=labels[keep], progress=progress),
+        batch=batch,
         labels=labels[keep],
         is_test=is_test[keep],
         encoding=enc,
         description=split.description,
+        events=report,
     )
     check_coverage(data, cfg.split)
     return data

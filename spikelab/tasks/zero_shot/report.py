@@ -9,13 +9,13 @@ the per-seed values and the margin over chance.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 DIRECTIONS = ("audio_to_image", "image_to_audio")
 SPLITS = ("in_class", "zero_shot")
+RETRIEVAL_SIZE = (10.0, 4.6)  # inches
 METHODS = ("contrastive", "prototypical", "contrastive_prototypes")
 
 METHOD_NOTES = {
@@ -165,18 +165,20 @@ def _panel(ax: Any, table: dict[str, Any], d: str, ref: dict[str, Any], width: f
 
 def plot_retrieval(
     table: dict[str, Any],
-    path: str | Path,
     *,
     title: str = "",
     reference: dict[str, Any] | None = None,
-) -> Path:
+    fig: Any = None,
+) -> Any:
     """Bar chart of the table: one panel per direction, in-class and zero-shot groups, one
     bar per method (mean over seeds, error bar = std), a dashed chance level over each bar,
     and the paper's figures where ``reference`` has ``paper_<direction>_<split>_software``
-    (filled diamond) or ``..._rram`` (open diamond)."""
-    from ...plots import figure
+    (filled diamond) or ``..._rram`` (open diamond). Drawn into ``fig`` (a Figure or
+    SubFigure; None: a new pyplot figure); returns it (``spikelab.plots``: nothing saved)."""
+    if fig is None:
+        import matplotlib.pyplot as plt
 
-    plt, fig = figure((10.0, 4.6))
+        fig = plt.figure(figsize=RETRIEVAL_SIZE, layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     for ax, d in zip(axes, DIRECTIONS, strict=True):
         _panel(ax, table, d, reference or {}, width=0.26)
@@ -186,10 +188,12 @@ def plot_retrieval(
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)
     fig.legend(
-        list(seen.values()), list(seen), loc="lower center", ncol=3, fontsize=8, frameon=False
+        list(seen.values()),
+        list(seen),
+        loc="outside lower center",
+        ncol=3,
+        fontsize=8,
+        frameon=False,
     )
     fig.suptitle(title or "zero-shot cross-modal retrieval", fontsize=10)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return fig

@@ -15,6 +15,7 @@ torch is imported only inside ``evaluate_seed`` (through the contrastive readout
 from __future__ import annotations
 
 import importlib.util
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,14 @@ from typing import Any
 import numpy as np
 
 from ...fileio import atomic_folder
+from ...logs import Log, forwarding
+from ...neurobench import REFERENCE, mean_of_blocks, neurobench_metrics
 from ...probe import measure_activity
+from ...progress import bar, progress_bars, show_bars
 from ...results import check_output, mark_format, write_config_and_metrics, write_marker
 from ...spikes import RecordSpec
 from ..probe import reservoir_hints
 from ..stages import (
-    Log,
     Stopwatch,
     backend_extras,
     backend_options,
@@ -43,12 +46,21 @@ from .report import (
     DIRECTIONS,
     METHOD_NOTES,
     METHODS,
+    RETRIEVAL_SIZE,
     SPLITS,
     format_table,
     plot_retrieval,
     retrieval_table,
 )
-from .trace import epoch_tracer, format_selection, plot_epoch_trace, selection_summary
+from .trace import (
+    TRACE_SIZE,
+    epoch_tracer,
+    format_selection,
+    plot_epoch_trace,
+    selection_summary,
+)
+
+logger = logging.getLogger(__name__)
 
 _STREAM = {"image": 0, "audio": 1, "heads": 2}
 
@@ -85,6 +97,10 @@ def simulate_modality(
         **backend_extras(run),
         "backend_options": backend_options(sim, cfg.backend),  # collect_metrics takes it out
     }
+    stats["neurobench"] = neurobench_metrics(  # every sample of the modality, no accuracy
+        net, run.counts, n_steps=data.batch.n_steps, dt=data.encoding.dt,
+        inputs=data.batch.chunks(int(cfg.output.chunk_size)), extras=backend_extras(run),
+    )  # fmt: skip
     return run.counts, stats, net
 
 
@@ -160,19 +176,23 @@ def title(cfg: ZeroShotConfig) -> str:
 
 
 def write_plots(cfg: ZeroShotConfig, metrics: dict[str, Any], folder: Path) -> None:
-    """retrieval.png and, with an epoch trace, epoch_trace.png."""
-    plot_retrieval(
-        metrics["retrieval"], folder / "retrieval.png", title=title(cfg), reference=cfg.reference
-    )
+    """retrieval.png and, with an epoch trace, epoch_trace.png (drawn off pyplot)."""
+    from ...plots import new_figure, save_figure
+
+    fig = new_figure(RETRIEVAL_SIZE)
+    plot_retrieval(metrics["retrieval"], title=title(cfg), reference=cfg.reference, fig=fig)
+    save_figure(fig, folder / "retrieval.png")
     if "epoch_selection" in metrics:
         sel = metrics["epoch_selection"]
+        fig = new_figure(TRACE_SIZE)
         plot_epoch_trace(
             [s["epoch_trace"] for s in metrics["per_seed"]],
             metrics["retrieval"]["seeds"],
             {d: sel[d]["chance"] for d in DIRECTIONS},
-            folder / "epoch_trace.png",
             title=title(cfg) + ": accuracy after each epoch (test sets)",
+            fig=fig,
         )
+        save_figure(fig, folder / "epoch_trace.png")
 
 
 def write_features(
@@ -261,16 +281,16 @@ def require_torch() -> None:
 
 
 def load_modalities(
-    cfg: ZeroShotConfig, clock: Stopwatch, progress: bool, log: Log
+    cfg: ZeroShotConfig, clock: Stopwatch, progress: bool
 ) -> dict[str, ModalityData]:
     data = {}
     for m in MODALITIES:
         with clock(f"load_encode_{m}_s"):
-            data[m] = load_modality(cfg, m, progress=progress, log=log)
-        log(
-            f"{m}: {data[m].description}; kept {len(data[m].labels)} samples of digits "
-            f"{sorted(set(data[m].labels.tolist()))}"
-        )
+            data[m] = load_modality(cfg, m, progress=progress)
+        logger.info(
+            "%s: %s; kept %d samples of digits %s",
+            m, data[m].description, len(data[m].labels), sorted(set(data[m].labels.tolist())),
+        )  # fmt: skip
     return data
 
 
@@ -278,13 +298,11 @@ def run_seeds(
     cfg: ZeroShotConfig, data: dict[str, ModalityData], clock: Stopwatch, progress: bool
 ) -> tuple[list[dict[str, Any]], dict[int, dict[str, np.ndarray]], dict[int, dict[str, Any]]]:
     """Per seed: simulate both reservoirs, train and evaluate the heads."""
-    from tqdm.auto import tqdm
-
     per_seed: list[dict[str, Any]] = []
     counts: dict[int, dict[str, np.ndarray]] = {}
     nets: dict[int, dict[str, Any]] = {}
     t_sim = t_train = 0.0
-    for seed in tqdm([int(s) for s in cfg.seeds], desc="seeds", disable=not progress):
+    for seed in bar([int(s) for s in cfg.seeds], desc="seeds", progress=progress):
         t0 = time.perf_counter()
         counts[seed], nets[seed], spikes = {}, {}, {}
         for m, d in data.items():
@@ -301,6 +319,23 @@ def run_seeds(
             per_seed[-1]["epoch_trace"] = trace
     clock.timings.update(simulate_s=t_sim, train_evaluate_s=t_train)
     return per_seed, counts, nets
+
+
+def neurobench_summary(per_seed: list[dict[str, Any]], table: dict[str, Any]) -> dict[str, Any]:
+    """The NeuroBench block: each modality's reservoir figures averaged over the seeds
+    (each seed's own block is in ``per_seed[i]["spikes"][modality]["neurobench"]``) and,
+    as ``ClassificationAccuracy``, the nearest-prototype classification of the zero-shot
+    test queries by the CLIP heads (mean over seeds, per direction)."""
+    return {
+        "reference": REFERENCE,
+        "per_modality": {
+            m: mean_of_blocks([s["spikes"][m]["neurobench"] for s in per_seed])
+            for m in per_seed[0]["spikes"]
+        },
+        "ClassificationAccuracy": {
+            d: table[d]["zero_shot"]["contrastive_prototypes"]["mean"] for d in DIRECTIONS
+        },
+    }
 
 
 def collect_metrics(
@@ -321,11 +356,13 @@ def collect_metrics(
         "backend_options": options,
         "seeds": seeds_used(cfg),
         "data": {m: d.description for m, d in data.items()},
+        "encoding_events": {m: d.events for m, d in data.items()},
         "n_samples": {
             m: {"train": int(np.sum(~d.is_test)), "test": int(np.sum(d.is_test))}
             for m, d in data.items()
         },
         "timings": clock.timings,
+        "neurobench": neurobench_summary(per_seed, table),
     }
     if cfg.evaluation.trace_epochs:
         chance = {d: table[d]["zero_shot"]["chance"] for d in DIRECTIONS}
@@ -336,30 +373,43 @@ def collect_metrics(
 
 
 def run_zero_shot(
-    cfg: ZeroShotConfig | dict[str, Any], *, progress: bool = True, log: Log = print
+    cfg: ZeroShotConfig | dict[str, Any],
+    *,
+    progress: bool | None = True,
+    log: Log | None = None,
 ) -> Path:
-    """Run a zero-shot config (typed, or its raw tables); returns the results folder."""
+    """Run a zero-shot config (typed, or its raw tables); returns the results folder.
+    Lines go to the ``spikelab`` logger (``log``, the older API, receives them too)."""
+    progress = show_bars(progress)
+    with forwarding(log), progress_bars(progress):
+        return zero_shot(cfg, progress)
+
+
+def zero_shot(cfg: ZeroShotConfig | dict[str, Any], progress: bool) -> Path:
+    """:func:`run_zero_shot` without ``log``."""
     cfg = ZeroShotConfig.coerce(cfg)
     check_zero_shot_output(cfg)  # before any data is loaded: never replace what is not ours
     require_torch()
     seeds = [int(s) for s in cfg.seeds]
     if len(seeds) < 3:
-        log(f"note: {len(seeds)} seed(s); use 3 or more for a meaningful spread")
+        logger.info("note: %d seed(s); use 3 or more for a meaningful spread", len(seeds))
     clock = Stopwatch()
-    data = load_modalities(cfg, clock, progress, log)
+    data = load_modalities(cfg, clock, progress)
     per_seed, counts, nets = run_seeds(cfg, data, clock, progress)
     for run in per_seed:  # the silent/saturated warning of every run, as classify gives it
         for m, stats in run["spikes"].items():
             if stats.get("activity_warning"):
-                log(f"WARNING ({m} reservoir, seed {run['seed']}): {stats['activity_warning']}")
+                logger.warning(
+                    "%s reservoir, seed %s: %s", m, run["seed"], stats["activity_warning"]
+                )
     metrics = collect_metrics(cfg, data, per_seed, clock)
     out = write_folder(cfg, metrics, data, counts, nets)
     table = format_table(metrics["retrieval"])
-    log("top-1 accuracy (%), mean ± std over seeds " + str(seeds) + ":\n" + table)
+    logger.info("top-1 accuracy (%%), mean ± std over seeds %s:\n%s", seeds, table)
     if "epoch_selection" in metrics:
-        log("epoch selection on the test sets (not results; see docs/zero_shot.md):")
-        log(format_selection(metrics["epoch_selection"]))
+        logger.info("epoch selection on the test sets (not results; see docs/zero_shot.md):")
+        logger.info("%s", format_selection(metrics["epoch_selection"]))
     for key, value in cfg.reference.items():
-        log(f"reference {key}: {value}")
-    log(f"results: {out} ({metrics['timings']['total_s']:.0f} s)")
+        logger.info("reference %s: %s", key, value)
+    logger.info("results: %s (%.0f s)", out, metrics["timings"]["total_s"])
     return out

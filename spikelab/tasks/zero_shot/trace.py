@@ -26,7 +26,6 @@ Nothing here trains or changes a model; it only reads accuracies.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +33,7 @@ import numpy as np
 from .report import DIRECTIONS, SPLITS, seed_summary
 
 REFERENCE_THRESHOLDS = {"in_class": 0.65, "zero_shot": 0.85}
+TRACE_SIZE = (10.0, 4.2)  # inches
 
 Evaluator = Callable[[Any], dict[str, dict[str, float]]]
 
@@ -133,15 +133,17 @@ def plot_epoch_trace(
     traces: list[dict[str, Any]],
     seeds: list[int],
     chance: dict[str, float],
-    path: str | Path,
     *,
     title: str = "",
-) -> Path:
+    fig: Any = None,
+) -> Any:
     """Accuracy against epoch: one thin line per seed and the mean (thick), zero-shot and
-    in-class, one panel per direction, with the zero-shot chance level dashed."""
-    from ...plots import figure
+    in-class, one panel per direction, with the zero-shot chance level dashed. Drawn into
+    ``fig`` (a Figure or SubFigure; None: a new pyplot figure); returns it."""
+    if fig is None:
+        import matplotlib.pyplot as plt
 
-    plt, fig = figure((10.0, 4.2))
+        fig = plt.figure(figsize=TRACE_SIZE, layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     for ax, d in zip(axes, DIRECTIONS, strict=True):
         for split, colour in (("zero_shot", "#d62728"), ("in_class", "#1f77b4")):
@@ -163,7 +165,4 @@ def plot_epoch_trace(
     )  # fmt: skip
     axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle(title or "retrieval accuracy during training (test sets)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return fig
