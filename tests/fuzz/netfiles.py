@@ -154,8 +154,8 @@ def _new_data(arr: np.ndarray, mutation: tuple) -> np.ndarray:
             warnings.simplefilter("ignore")  # complex to real
             try:
                 return arr.astype(mutation[2])
-            except (ValueError, TypeError):  # text that is not a number
-                return arr
+            except (ValueError, TypeError, OverflowError):  # text that is not a number
+                return arr  # (or one out of the new type's range: the mutation is moot)
     if kind == "shape":
         return _reshaped(arr, mutation[2])
     if kind == "add":

@@ -86,6 +86,7 @@ def test_arbitrary_bytes(raw):
 @example([("delete", "node/nodes/proj0/weight")])
 @example([("delete", "node/edges")])
 @example([("dtype", "node/nodes/a/tau_mem", "complex64")])  # was a ComplexWarning
+@example([("item", "node/edges", 0, -(2**63)), ("dtype", "node/edges", "int8")])  # harness
 @example([("item", "node/metadata/dt_ms", 0, -(2**63))])  # was an overflow in exp
 @example([("item", "node/metadata/dt_ms", 0, 0)])  # was a divide warning
 @example([("item", "node/nodes/a/tau_mem", 0, float("inf"))])
