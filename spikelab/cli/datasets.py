@@ -39,6 +39,7 @@ def _convert(args: argparse.Namespace) -> int:
     """``spikelab datasets convert fsdd ROOT OUT``: FSDD as an N-TIDIGITS HDF5 file."""
     from ..datasets.cochlea import fsdd_cochlea
     from ..datasets.fsdd_hdf5 import convert_fsdd
+    from ..progress import show_bars
 
     out = convert_fsdd(
         args.root,
@@ -46,7 +47,7 @@ def _convert(args: argparse.Namespace) -> int:
         cochlea=fsdd_cochlea(),
         cache_dir=args.cache_dir or None,
         overwrite=args.overwrite,
-        progress=True,
+        progress=show_bars(),  # off under -q; else on a terminal (spikelab.progress)
         split=args.split,
         test_fraction=args.test_fraction,
         seed=args.seed,
