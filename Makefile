@@ -40,7 +40,8 @@ docs: $(VENV)/.stamp
 
 test: test-main test-lava
 
-test-main: $(VENV)/.stamp
+# .venv-lava first: the .venv suite runs Lava through the worker (conformance, worker tests)
+test-main: $(VENV)/.stamp $(VENV_LAVA)/.stamp
 	$(VENV)/bin/ruff check spikelab tests benchmarks examples
 	$(VENV)/bin/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
