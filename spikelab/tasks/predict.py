@@ -223,34 +223,36 @@ def predict(
 
 
 def run_settings(folder: str | Path) -> dict[str, Any]:
-    """What a Lava artifact of a classify results folder needs from its config: the steps
-    of a sample (``n_steps``) and the readout's bins (``bin_steps``, None: one bin)."""
+    """What a Lava artifact of a classify results folder needs from its config and
+    states.h5: the steps of a sample (``n_steps``), the readout's bins (``bin_steps``,
+    None: one bin), the run's ``encoding`` and why the artifact cannot encode raw events
+    itself (``raw_events_blocked_by``, None: it can)."""
     folder = Path(folder)
     cfg = ClassifyConfig.coerce(load_config(folder / "config.toml"))
-    sensor = NMNIST_SENSOR
+    sensor, used_feast = NMNIST_SENSOR, False
     if (folder / "states.h5").is_file():
         with h5py.File(folder / "states.h5", "r") as f:
             if "split/sensor_size" in f:
                 sensor = tuple(int(v) for v in f["split/sensor_size"][()])
-    n_steps = cfg.encoding.make(sensor).steps_for(0.0)
+            used_feast = "features" in f
+    encoding = cfg.encoding.make(sensor)
+    n_steps = encoding.steps_for(0.0)
     if cfg.encoding.n_steps is None and cfg.encoding.duration is None:
         raise ValueError(f"{folder}/config.toml sets neither encoding.duration nor n_steps")
     return {
         "n_steps": int(n_steps),
         "bin_steps": int(cfg.record.bin_steps) or None,
         "source": f"{folder / 'config.toml'}: encoding ({n_steps} steps)",
-        "encoding": cfg.encoding.make(sensor),
-        "raw_events_blocked_by": _raw_event_blockers(cfg, folder),
+        "encoding": encoding,
+        "raw_events_blocked_by": _raw_event_blockers(cfg, used_feast),
     }
 
 
-def _raw_event_blockers(cfg: ClassifyConfig, folder: Path) -> str | None:
+def _raw_event_blockers(cfg: ClassifyConfig, used_feast: bool) -> str | None:
     """Why an artifact of this run cannot encode raw events itself (None: it can): the
     run's FEAST features or tonic ``[[transforms]]`` need spikelab and tonic."""
-    if (folder / "states.h5").is_file():
-        with h5py.File(folder / "states.h5", "r") as f:
-            if "features" in f:
-                return "the run used FEAST features (they need spikelab to compute)"
+    if used_feast:
+        return "the run used FEAST features (they need spikelab to compute)"
     if cfg.transforms:
         return "the run applied [[transforms]] (they need tonic)"
     return None
