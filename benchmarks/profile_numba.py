@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from spikelab.backends.numba import kernels as K
+from spikelab.backends.numba.delivery import slide_window, window_rows
 from spikelab.bench import find_data
 from spikelab.bench.ceiling import measure_ceiling
 from spikelab.bench.peers import RECORD, workload
@@ -33,32 +34,40 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
 @njit(cache=True)
-def replay_recurrent(sp_ptr, sp_idx, n_steps, dvals, indptr2, indices, w, ring):
-    """One sample's recorded spikes of every step through ``propagate_split`` (and the ring
-    cleared as the kernel does); returns the synaptic events."""
-    total = 0
-    L, N = ring.shape
+def replay_recurrent(sp_ptr, sp_idx, n_steps, indptr, off, w, buf, L, N):
+    """One sample's recorded spikes of every step through ``propagate_window`` (the window
+    slid and each step's row cleared as the kernel does); returns the synaptic events."""
+    total, r = 0, 0
+    W = buf.shape[0] // N
     spk = np.zeros(N, np.int64)
     for t in range(n_steps):
+        if r + L > W:
+            slide_window(buf, r, L - 1, N)
+            r = 0
         lo, hi = sp_ptr[t], sp_ptr[t + 1]
         spk[: hi - lo] = sp_idx[lo:hi]
-        total += K.propagate_split(t, spk, hi - lo, dvals, indptr2, indices, w, ring, L)
-        ring[t % L][:] = 0.0
+        total += K.propagate_window(spk, hi - lo, indptr, off, w, buf, np.uint64(r * N))
+        buf[r * N : (r + 1) * N] = 0.0
+        r += 1
     return total
 
 
 @njit(cache=True)
-def replay_inputs(ev_steps, ev_ch, ev_val, n_steps, dvals, indptr2, indices, w, ring):
-    """One sample's input events through ``deliver_inputs_split``; returns synaptic events."""
-    total = 0
-    L = ring.shape[0]
+def replay_inputs(ev_steps, ev_ch, ev_val, n_steps, indptr, off, w, buf, L, N):
+    """One sample's input events through ``deliver_inputs_window``; returns synaptic events."""
+    total, r = 0, 0
+    W = buf.shape[0] // N
     e, e1 = 0, ev_steps.shape[0]
     for t in range(n_steps):
-        e, s = K.deliver_inputs_split(
-            e, e1, t, ev_steps, ev_ch, ev_val, dvals, indptr2, indices, w, ring, L
+        if r + L > W:
+            slide_window(buf, r, L - 1, N)
+            r = 0
+        e, s = K.deliver_inputs_window(
+            e, e1, t, ev_steps, ev_ch, ev_val, indptr, off, w, buf, np.uint64(r * N)
         )
         total += s
-        ring[t % L][:] = 0.0
+        buf[r * N : (r + 1) * N] = 0.0
+        r += 1
     return total
 
 
@@ -84,11 +93,12 @@ def run_samples(sim, batch: SpikeBatch, reps: int) -> float:
     """Seconds for the batch on one thread: per sample, the best of ``reps`` runs."""
     f, ft = sim.flat, DTYPES[sim.dtype]
     T, N = batch.n_steps, f.n_neurons
-    (in_d, in_p, in_i, in_w), (rc_d, rc_p, rc_i, rc_w) = sim.splits
+    (in_p, in_o, in_w), (rc_p, rc_o, rc_w) = sim.windows
     net_args = (
-        in_d, in_p, in_i, in_w.astype(ft), rc_d, rc_p, rc_i, rc_w.astype(ft),
+        in_p, in_o, in_w.astype(ft), rc_p, rc_o, rc_w.astype(ft),
         f.pop_start, f.pop_stop, f.pop_kind, f.params.astype(ft), f.n_ref,
-        K.izh_constants(f.dt, ft), f.ring_len, RECORD.bin_width(T),
+        K.uniform_populations(f.params, f.n_ref, f.pop_start, f.pop_stop, f.pop_kind),
+        K.izh_constants(f.dt, ft), f.ring_len, window_rows(f.ring_len), RECORD.bin_width(T),
     )  # fmt: skip
     counts = np.zeros((RECORD.n_bins(T), N), np.int32)
     rec_args = (np.zeros((1, 1), np.uint8), False, np.zeros(0, np.int64), np.zeros((0, 0), ft))
@@ -104,19 +114,20 @@ def replay(sim, batch: SpikeBatch, rec, reps: int) -> tuple[float, float, int, i
     """The run's synaptic work alone, per sample best of ``reps``: (recurrent s, input s,
     recurrent events, input events) over the batch."""
     f, ft = sim.flat, DTYPES[sim.dtype]
-    (in_d, in_p, in_i, in_w), (rc_d, rc_p, rc_i, rc_w) = sim.splits
+    (in_p, in_o, in_w), (rc_p, rc_o, rc_w) = sim.windows
     in_w, rc_w = in_w.astype(ft), rc_w.astype(ft)
-    ring = np.zeros((f.ring_len, f.n_neurons), ft)
+    L, N = f.ring_len, f.n_neurons
+    buf = np.zeros(window_rows(L) * N, ft)
     t_rc = t_in = 0.0
     n_rc = n_in = 0
     for b in range(len(batch)):
         ptr, idx = spike_table(rec, b, batch.n_steps)
-        t, n = best(replay_recurrent, ptr, idx, batch.n_steps, rc_d, rc_p, rc_i, rc_w, ring,
+        t, n = best(replay_recurrent, ptr, idx, batch.n_steps, rc_p, rc_o, rc_w, buf, L, N,
                     reps=reps)  # fmt: skip
         t_rc, n_rc = t_rc + t, n_rc + n
         lo, hi = batch.offsets[b], batch.offsets[b + 1]
         ev = (batch.steps[lo:hi], batch.channels[lo:hi], batch.values[lo:hi].astype(ft))
-        t, n = best(replay_inputs, *ev, batch.n_steps, in_d, in_p, in_i, in_w, ring, reps=reps)
+        t, n = best(replay_inputs, *ev, batch.n_steps, in_p, in_o, in_w, buf, L, N, reps=reps)
         t_in, n_in = t_in + t, n_in + n
     return t_rc, t_in, n_rc, n_in
 

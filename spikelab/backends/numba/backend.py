@@ -19,6 +19,7 @@ from ...network import Network
 from ...spikes import Recording, RecordSpec, SpikeBatch
 from ..common import check_batch, dense_recording, prepare, simulation_repr
 from . import kernels as K
+from .delivery import window_rows, windowed_csr
 from .stepper import NumbaStepper
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -37,14 +38,16 @@ class NumbaSimulation:
     record: RecordSpec
     dtype: str = "float64"
     threads: int | None = None
-    splits: tuple = ()  # (inputs, recurrent) CSRs split by delay, made once at compile
+    splits: tuple = ()  # (inputs, recurrent) CSRs split by delay (the stepper's layout)
+    windows: tuple = ()  # (inputs, recurrent) CSRs for the sliding window (``run``'s layout)
 
     def __post_init__(self) -> None:
+        csrs = (self.flat.inputs, self.flat.recurrent)
         if not self.splits:
-            split = tuple(
-                _unsigned(csr.split_by_delay()) for csr in (self.flat.inputs, self.flat.recurrent)
-            )
-            object.__setattr__(self, "splits", split)
+            object.__setattr__(self, "splits", tuple(_unsigned(c.split_by_delay()) for c in csrs))
+        if not self.windows:
+            n = self.flat.n_neurons
+            object.__setattr__(self, "windows", tuple(windowed_csr(c, n) for c in csrs))
 
     def __repr__(self) -> str:
         return simulation_repr(self, self.flat, dtype=self.dtype, threads=self.threads)
@@ -61,7 +64,7 @@ class NumbaSimulation:
         vrec = np.zeros((B, T if len(vidx) else 0, len(vidx)), dtype=ft)
         n_spk = np.zeros(B, dtype=np.int64)
         n_syn = np.zeros(B, dtype=np.int64)
-        (in_d, in_ptr, in_idx, in_w), (rc_d, rc_ptr, rc_idx, rc_w) = self.splits
+        (in_ptr, in_off, in_w), (rc_ptr, rc_off, rc_w) = self.windows
         t0 = time.perf_counter()
         old = numba.get_num_threads()
         if self.threads is not None:
@@ -69,10 +72,9 @@ class NumbaSimulation:
         try:
             K.simulate_batch(
                 batch.offsets, batch.steps, batch.channels, batch.values.astype(ft), T,
-                in_d, in_ptr, in_idx, in_w.astype(ft),
-                rc_d, rc_ptr, rc_idx, rc_w.astype(ft),
+                in_ptr, in_off, in_w.astype(ft), rc_ptr, rc_off, rc_w.astype(ft),
                 f.pop_start, f.pop_stop, f.pop_kind, f.params.astype(ft), f.n_ref,
-                K.izh_constants(f.dt, ft), f.ring_len, width,
+                K.izh_constants(f.dt, ft), f.ring_len, window_rows(f.ring_len), width,
                 counts, raster, self.record.raster, vidx, vrec, n_spk, n_syn,
             )  # fmt: skip
         finally:

@@ -40,7 +40,10 @@ def _step(
         in_w, ring, L,
     )  # fmt: skip
     I_in = ring[t % L]
-    K.update_neurons(I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags)
+    general = np.zeros(pop_start.shape[0], np.bool_)  # per-neuron parameter rows
+    K.update_neurons(
+        I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags, general
+    )  # fmt: skip
     n = K.collect_spikes(flags, flags.view(np.uint64), spk, counts[0], counts[0], False)
     n_syn += K.propagate_split(t, spk, n, rc_dvals, rc_indptr, rc_indices, rc_w, ring, L)
     return n, n_syn

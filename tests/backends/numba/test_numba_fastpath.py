@@ -101,10 +101,14 @@ def scalar_reference(flat, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return raster, volts
 
 
-def test_float64_equals_the_scalar_semantics():
-    net = mixed()
+@pytest.mark.parametrize("uniform_lif", [False, True], ids=["per-neuron", "uniform"])
+def test_float64_equals_the_scalar_semantics(uniform_lif):
+    """Over 300 steps: the sliding window of the batch kernel slides about 20 times (delays
+    up to 4: window of 18 rows), and a uniform LIF population runs the scalar-parameter
+    update; both give the reference's bits."""
+    net = mixed(uniform_lif=uniform_lif)
     rng = np.random.default_rng(5)
-    x = (rng.random((120, 10)) < 0.05) * rng.normal(1.0, 0.5, (120, 10))
+    x = (rng.random((300, 10)) < 0.05) * rng.normal(1.0, 0.5, (300, 10))
     record = RecordSpec(raster=True, voltage=tuple(range(net.n_neurons)))
     sim = net.compile("numba", dt=1.0, record=record)
     rec = sim.run(sl.SpikeBatch.from_dense(x[None]))
@@ -112,3 +116,16 @@ def test_float64_equals_the_scalar_semantics():
     assert raster.sum() > 20
     assert np.array_equal(rec.raster.dense(0), raster)
     np.testing.assert_array_equal(rec.voltage[0], volts)
+
+
+def test_uniform_populations_are_detected():
+    from spikelab.backends.numba.kernels import uniform_populations
+
+    for uniform_lif, expected in [(False, [False, False]), (True, [True, False])]:
+        f = mixed(uniform_lif=uniform_lif).compile("numba", dt=1.0).flat
+        got = uniform_populations(f.params, f.n_ref, f.pop_start, f.pop_stop, f.pop_kind)
+        assert got.tolist() == expected  # Izhikevich: never (its own update)
+    P = f.params.copy()
+    P[:, 7] = np.nan  # a NaN parameter is not "one value"
+    got = uniform_populations(P, f.n_ref, f.pop_start, f.pop_stop, f.pop_kind)
+    assert got.tolist() == [False, False]

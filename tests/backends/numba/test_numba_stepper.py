@@ -10,9 +10,10 @@ from spikelab.neurons import LIF, Izhikevich
 from spikelab.spikes import RecordSpec
 
 
-def mixed(seed=0):
+def mixed(seed=0, uniform_lif=False):
     """LIF (with synaptic current and refractoriness) and Izhikevich populations, two input
-    ports with delays 0 to 3, recurrent delays 1 to 4."""
+    ports with delays 0 to 3, recurrent delays 1 to 4. ``uniform_lif``: one membrane time
+    constant for every LIF neuron (the kernel's uniform-population path), else drawn."""
     rng = np.random.default_rng(seed)
 
     def w(n, m, scale, p=0.2):
@@ -22,7 +23,8 @@ def mixed(seed=0):
     def delays(m, lo, hi):
         return rng.integers(lo, hi + 1, m.nnz)
 
-    lif = LIF(tau_mem=rng.uniform(10, 30, 60), tau_syn=5.0, v_th=1.0, t_ref=2.0, bias=0.02)
+    tau_mem = rng.uniform(10, 30, 60)
+    lif = LIF(tau_mem=20.0 if uniform_lif else tau_mem, tau_syn=5.0, v_th=1.0, t_ref=2.0, bias=0.02)
     izh = Izhikevich(a=0.02, b=0.2, c=-65.0, d=8.0, bias=rng.uniform(0, 3, 30), v_init=-65.0)
     projections = []
     for src, n_src, dst, n_dst, scale, lo, hi in [
