@@ -5,9 +5,15 @@
     sim = net.compile(backend="numba", dt=1.0)      # ms
     rec = sim.run(batch)                            # a SpikeBatch of many samples
 
+    result = sl.sweep("examples/sweep_nmnist.toml", ["reservoir.weight_scale=0.05,0.1"], "0-2")
+
 ``import spikelab`` imports numpy, scipy and h5py only; numba, torch, norse, lava and
-brian2 are imported by the backend that needs them.
+brian2 are imported by the backend that needs them; ``spikelab.sweep`` (the function,
+``spikelab.sweeps.sweep``: docs/sweeps.md) is imported on first use, and Dask only when a
+sweep runs on it.
 """
+
+from typing import Any
 
 from . import reservoirs
 from .backends.base import (
@@ -38,5 +44,15 @@ __all__ = [
     "available_backends",
     "get_backend",
     "reservoirs",
+    "sweep",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``spikelab.sweep``: the sweep function, imported on first use (PEP 562)."""
+    if name == "sweep":
+        from .sweeps import sweep
+
+        return sweep
+    raise AttributeError(f"module 'spikelab' has no attribute {name!r}")

@@ -14,7 +14,9 @@
                 .spikelab-results.json  the marker: format, version, time, the run's name
 
 Everything is written into a temporary sibling folder that is renamed into place at the
-end, so an interrupted run never leaves a half-written results folder.
+end, so an interrupted run never leaves a half-written results folder; the count matrices
+of states.h5 are streamed into it chunk by chunk as they are simulated
+(``results_folder``, ``H5Counts``), so a run never holds the whole matrix while simulating.
 
 What is never overwritten (``check_output``, called before any data is loaded and again
 before writing): a regular file, a non-empty folder without the marker (a user's folder),
@@ -27,7 +29,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,18 +166,27 @@ def check_output(
     return path
 
 
-def write_config_and_metrics(folder: Path, cfg: Mapping[str, Any], metrics: dict[str, Any]) -> None:
+def write_config_and_metrics(
+    folder: Path,
+    cfg: Mapping[str, Any],
+    metrics: dict[str, Any],
+    *,
+    hashed: Mapping[str, Any] | None = None,
+) -> None:
     """``config.toml`` (the resolved config, plain values; without ``output.overwrite``,
     a choice of that invocation, not of the experiment) and ``metrics.json`` of a folder,
     with its ``provenance`` block (``spikelab.provenance``: versions, machine, config hash;
-    started = now minus the run's ``timings.total_s``, ended = now)."""
+    started = now minus the run's ``timings.total_s``, ended = now). ``hashed``: the config
+    the hash is of, when not ``cfg`` (the config as given, before the run filled values in
+    at run time, e.g. an online readout's seed: what a sweep hashes its points by)."""
     from .provenance import provenance
 
     cfg = dict(cfg)
     if "provenance" not in metrics:
         ended = time.time()
         total = (metrics.get("timings") or {}).get("total_s") or 0.0
-        metrics = {**metrics, "provenance": provenance(cfg, started=ended - total, ended=ended)}
+        block = provenance(cfg if hashed is None else hashed, started=ended - total, ended=ended)
+        metrics = {**metrics, "provenance": block}
     if isinstance(cfg.get("output"), Mapping):
         cfg["output"] = {k: v for k, v in cfg["output"].items() if k != "overwrite"}
     (folder / "config.toml").write_text(to_toml(cfg))
@@ -185,6 +197,132 @@ def mark_format(f: h5py.File, kind: str) -> None:
     """The format name and version attributes of an HDF5 file of a results folder."""
     f.attrs["format"] = kind
     f.attrs["format_version"] = FORMAT_VERSION
+
+
+class H5Counts:
+    """A count matrix ``[samples, bins, neurons]`` written chunk by chunk into dataset
+    ``key`` of an open HDF5 file (a ``spikelab.tasks.stages.CountsSink``): created with the
+    first chunk (its dtype, bins and neurons; gzip level 1 as every array of states.h5, or
+    uncompressed with ``compress=False``), each chunk written at its samples and dropped."""
+
+    def __init__(self, f: h5py.Group, key: str, n_samples: int, *, compress: bool = True) -> None:
+        self.f, self.key, self.n_samples, self.compress = f, key, int(n_samples), compress
+        self.dataset: h5py.Dataset | None = None
+
+    def write(self, start: int, counts: np.ndarray) -> None:
+        if self.dataset is None:
+            shape = (self.n_samples, *counts.shape[1:])
+            gzip = {"compression": "gzip", "compression_opts": 1} if self.compress else {}
+            self.dataset = self.f.create_dataset(self.key, shape=shape, dtype=counts.dtype, **gzip)
+        if counts.shape[1:] != self.dataset.shape[1:] or start + len(counts) > self.n_samples:
+            raise ValueError(
+                f"{self.key}: a chunk of counts {counts.shape} at sample {start} does not fit "
+                f"the dataset {self.dataset.shape}"
+            )
+        self.dataset[start : start + len(counts)] = counts
+
+    def result(self) -> h5py.Dataset:
+        if self.dataset is None:
+            raise ValueError(f"{self.key}: no counts were written")
+        return self.dataset
+
+
+SCRATCH = ".counts-scratch.h5"  # output.save_states = false: the counts until the end
+
+
+class ResultsWriter:
+    """The results folder of a run being written: ``tmp`` (the temporary folder renamed
+    into place at the end), ``states`` (its states.h5, open), count matrices streamed in
+    as they are simulated (:meth:`counts_sink`), then the rest (:meth:`write`)."""
+
+    def __init__(
+        self, cfg: ClassifyConfig, out: Path, tmp: Path, hashed: Mapping[str, Any] | None = None
+    ) -> None:
+        self.cfg, self.out, self.tmp, self.hashed = cfg, out, tmp, hashed
+        self.states = h5py.File(tmp / "states.h5", "w")
+        mark_format(self.states, "spikelab.results")
+        self.scratch: h5py.File | None = None
+
+    def counts_sink(self, key: str, n_samples: int) -> H5Counts:
+        """Where the counts ``key`` (``train_counts``, ``test_counts``) go: states.h5, or,
+        with ``output.save_states = false``, a scratch file removed before the rename."""
+        if self.cfg.output.save_states:
+            return H5Counts(self.states, key, n_samples)
+        if self.scratch is None:
+            self.scratch = h5py.File(self.tmp / SCRATCH, "w")
+        return H5Counts(self.scratch, key, n_samples, compress=False)
+
+    def write(
+        self,
+        metrics: dict[str, Any],
+        *,
+        arrays: dict[str, np.ndarray],
+        net: Any,
+        raster: Any,
+        y_test: np.ndarray,
+        pred: np.ndarray,
+        features: Any = None,
+        readout: Any = None,
+    ) -> None:
+        """Everything but the streamed counts (``arrays`` ending in ``_counts`` only with
+        ``output.save_states``)."""
+        cfg, tmp, f = self.cfg, self.tmp, self.states
+        write_marker(tmp, name=cfg.name, task=cfg.task)
+        write_config_and_metrics(tmp, cfg.to_dict(), metrics, hashed=self.hashed)
+        for key, value in arrays.items():
+            if cfg.output.save_states or not key.endswith("_counts"):
+                f.create_dataset(key, data=value, compression="gzip", compression_opts=1)
+        if features is not None:  # a fitted feature extractor (FEAST)
+            from .features import save_feast
+
+            save_feast(features, f.create_group("features"))
+        if raster is not None:  # the first test sample's spikes: raster.png redrawn
+            write_raster(f.create_group("raster"), raster)
+        net.save(tmp / "network.h5")
+        if readout is not None:
+            from .readout.io import save_readout
+
+            save_readout(readout, tmp / "readout.h5")
+        if cfg.output.plots:
+            rule = cfg.readout.params.get("rule", "")
+            write_figures(
+                tmp, metrics, y_test=y_test, pred=pred, raster=raster, title=cfg.name,
+                curve_title=f"{rule} readout".strip(),
+            )  # fmt: skip
+
+    def close(self) -> None:
+        """Close states.h5; remove the scratch file."""
+        self.states.close()
+        if self.scratch is not None:
+            self.scratch.close()
+            (self.tmp / SCRATCH).unlink(missing_ok=True)
+
+
+@contextmanager
+def results_folder(
+    cfg: ClassifyConfig, hashed: Mapping[str, Any] | None = None
+) -> Iterator[ResultsWriter]:
+    """The results folder ``cfg.output.dir`` being written (:class:`ResultsWriter`): filled
+    in a temporary folder that replaces an existing one only when the block ends without
+    an error (never a half-written folder or states.h5; checked again before the rename:
+    the folder may have changed while the run ran). ``hashed``: the config the provenance
+    hash is of (:func:`write_config_and_metrics`)."""
+    check = dict(inputs={"dataset.root": cfg.dataset.root}, overwrite=cfg.output.overwrite)
+    out = check_output(cfg.output.dir, **check)
+    with atomic_folder(out) as tmp:
+        writer = ResultsWriter(cfg, out, tmp, hashed)
+        try:
+            yield writer
+        finally:
+            writer.close()
+        if tmp.parent != out:
+            check_output(out, **check)
+        elif any(p != tmp for p in out.iterdir()):  # an empty folder, filled in place
+            raise OutputError(
+                f"output.dir {str(out)!r} was empty when the run started and now holds files "
+                "spikelab did not write; the results are not moved in: choose a new or "
+                "empty folder"
+            )
 
 
 def write_results(
@@ -199,37 +337,15 @@ def write_results(
     features: Any = None,
     readout: Any = None,
 ) -> Path:
-    """Write the folder ``cfg.output.dir``; replaces an existing one only at the end.
-    ``readout``: the fitted readout, saved as ``readout.h5`` (``spikelab.readout.io``)."""
-    out = check_output(
-        cfg.output.dir, inputs={"dataset.root": cfg.dataset.root}, overwrite=cfg.output.overwrite
-    )  # again: the folder may have changed while the run ran
-    with atomic_folder(out) as tmp:
-        write_marker(tmp, name=cfg.name, task=cfg.task)
-        write_config_and_metrics(tmp, cfg.to_dict(), metrics)
-        with h5py.File(tmp / "states.h5", "w") as f:
-            mark_format(f, "spikelab.results")
-            for key, value in arrays.items():
-                if cfg.output.save_states or not key.endswith("_counts"):
-                    f.create_dataset(key, data=value, compression="gzip", compression_opts=1)
-            if features is not None:  # a fitted feature extractor (FEAST)
-                from .features import save_feast
-
-                save_feast(features, f.create_group("features"))
-            if raster is not None:  # the first test sample's spikes: raster.png redrawn
-                write_raster(f.create_group("raster"), raster)
-        net.save(tmp / "network.h5")
-        if readout is not None:
-            from .readout.io import save_readout
-
-            save_readout(readout, tmp / "readout.h5")
-        if cfg.output.plots:
-            rule = cfg.readout.params.get("rule", "")
-            write_figures(
-                tmp, metrics, y_test=y_test, pred=pred, raster=raster, title=cfg.name,
-                curve_title=f"{rule} readout".strip(),
-            )  # fmt: skip
-    return out
+    """Write the folder ``cfg.output.dir`` from arrays in memory (:func:`results_folder`);
+    replaces an existing one only at the end. ``readout``: the fitted readout, saved as
+    ``readout.h5`` (``spikelab.readout.io``)."""
+    with results_folder(cfg) as folder:
+        folder.write(
+            metrics, arrays=arrays, net=net, raster=raster, y_test=y_test, pred=pred,
+            features=features, readout=readout,
+        )  # fmt: skip
+    return folder.out
 
 
 def write_raster(group: h5py.Group, rec: Any) -> None:

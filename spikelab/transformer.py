@@ -11,9 +11,10 @@ input are errors). ``net`` may be a ``Network`` or a function ``n_inputs -> Netw
 (e.g. ``functools.partial(lsm_column, (3, 3, 3), seed=0)``) that ``fit`` calls with the
 input's channel count, as scikit-learn estimators learn their input size in ``fit``.
 
-On a Dask cluster: inside ``with spikelab.sweep.cluster.use_client(client):`` ``transform``
+On a Dask cluster: inside ``with spikelab.sweeps.cluster.use_client(client):`` ``transform``
 encodes and simulates its chunks on the workers, the same features bit for bit
-(docs/sweeps.md).
+(docs/sweeps.md). Each chunk's counts go straight into the float64 feature matrix as they
+arrive (``FeatureRows``): memory is the result plus a few chunks.
 """
 
 from __future__ import annotations
@@ -30,7 +31,27 @@ from .network import Network
 from .spikes import RecordSpec, SpikeBatch
 from .tasks.stages import ChunkedRun, run_chunked
 
-__all__ = ["ChunkedRun", "LSMTransformer", "run_chunked"]
+__all__ = ["ChunkedRun", "FeatureRows", "LSMTransformer", "run_chunked"]
+
+
+class FeatureRows:
+    """A ``CountsSink`` (``spikelab.tasks.stages``) writing each chunk's counts ``[chunk,
+    bins, neurons]`` as rows of one float64 matrix ``[n_samples, bins * neurons]``."""
+
+    def __init__(self, n_samples: int) -> None:
+        self.n_samples = int(n_samples)
+        self.out: np.ndarray | None = None
+
+    def write(self, start: int, counts: np.ndarray) -> None:
+        rows = counts.reshape(len(counts), -1)
+        if self.out is None:
+            self.out = np.empty((self.n_samples, rows.shape[1]), dtype=np.float64)
+        self.out[start : start + len(rows)] = rows
+
+    def result(self) -> np.ndarray:
+        if self.out is None:
+            raise ValueError("no samples were simulated")
+        return self.out
 
 
 class LSMTransformer(TransformerMixin, BaseEstimator):
@@ -133,9 +154,10 @@ class LSMTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "sim_")
         X = self._as_input(X)
         run = run_chunked(
-            self.sim_, X, encoding=self.encoding, chunk_size=self.chunk_size, progress=self.progress
-        )
-        return run.counts.reshape(run.counts.shape[0], -1).astype(np.float64)
+            self.sim_, X, encoding=self.encoding, chunk_size=self.chunk_size,
+            progress=self.progress, sink=FeatureRows(len(X)),
+        )  # fmt: skip
+        return run.counts
 
 
 def _is_event_list(X: Any) -> bool:

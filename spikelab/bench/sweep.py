@@ -47,8 +47,8 @@ def _config(data_dir: str, n_samples: int) -> dict[str, Any]:
 def _warm(raw: dict[str, Any]) -> str:
     """One point run here (imports, the kernels' cache, the data's first read): outside
     the clock, in this process and on every worker."""
-    from ..sweep import make_points, parse_grid
-    from ..sweep.point import run_point
+    from ..sweeps import make_points, parse_grid
+    from ..sweeps.point import run_point
 
     with tempfile.TemporaryDirectory(prefix="spikelab-bench-warm-") as tmp:
         point = make_points(raw, parse_grid([GRID[0].split(",")[0]]), [0], Path(tmp))[0]
@@ -56,7 +56,7 @@ def _warm(raw: dict[str, Any]) -> str:
 
 
 def _timed(raw: dict[str, Any], client: Any = None) -> tuple[float, Any]:
-    from ..sweep import sweep
+    from ..sweeps import sweep
 
     with tempfile.TemporaryDirectory(prefix="spikelab-bench-sweep-") as tmp:
         t0 = time.perf_counter()
@@ -88,7 +88,7 @@ def _record(mode: str, wall: float, result: Any, n_samples: int) -> dict[str, An
 def run_sweep_bench(data_dir: str, n_samples: int = 100) -> list[dict[str, Any]]:
     """The three timings and the derived figures (see the module's docstring)."""
     try:
-        from ..sweep.cluster import local_cluster
+        from ..sweeps.cluster import local_cluster
     except ImportError as e:  # pragma: no cover - dask missing
         return [{"suite": "sweep", "skipped": f"dask not installed: {e}"}]
     raw = _config(data_dir, n_samples)

@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     if not getattr(args, "scheduler", None):
         run_task(cfg, progress=False if args.quiet else None)
         return 0
-    from ..sweep.cluster import connect, use_client
+    from ..sweeps.cluster import connect, use_client
 
     with connect(args.scheduler) as client, use_client(client):  # chunks run on its workers
         run_task(cfg, progress=False if args.quiet else None)
@@ -53,7 +53,7 @@ def _demo(args: argparse.Namespace) -> int:
     cfg = load_run_config(None, args)
     with ExitStack() as stack:
         if getattr(args, "scheduler", None):  # the classify chunks on a Dask cluster
-            from ..sweep.cluster import connect, use_client
+            from ..sweeps.cluster import connect, use_client
 
             stack.enter_context(use_client(stack.enter_context(connect(args.scheduler))))
         result = run_demo(cfg, progress=False if args.quiet else None)

@@ -1,5 +1,5 @@
 """``spikelab sweep``: a config at every point of a grid times seeds, on Dask or in-process
-(``spikelab.sweep``; docs/sweeps.md)."""
+(``spikelab.sweeps``; docs/sweeps.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from ..sweep import sweep
-    from ..sweep.cluster import SCHEDULER_ENV
+    from ..sweeps import sweep
+    from ..sweeps.cluster import SCHEDULER_ENV
     from .run import load_run_config
 
     if args.no_dask and (args.scheduler or args.workers):

@@ -26,7 +26,7 @@ from ..neurobench import neurobench_metrics
 from ..probe import measure_activity
 from ..progress import progress_bars, show_bars
 from ..readout import OnlineReadout
-from ..results import check_output, write_results
+from ..results import ResultsWriter, check_output, results_folder
 from ..spikes import Recording, RecordSpec
 from .probe import reservoir_hints
 from .stages import (
@@ -42,6 +42,7 @@ from .stages import (
     load_split,
     reservoir_seed,
     run_chunked,
+    sample_totals,
     spike_stats,
 )
 
@@ -55,6 +56,18 @@ class Prepared:
     encoding: EventEncoding
     features: Any  # the fitted feature extractor (FEAST), or None
     events: dict[str, int] = field(default_factory=dict)  # EventEncoding.check_events counts
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Spikes per sample and neuron ``[samples, 1, neurons]`` of both splits (the activity
+    check and the spike statistics; read from states.h5 chunk by chunk)."""
+
+    train: np.ndarray
+    test: np.ndarray
+
+    def both(self) -> np.ndarray:
+        return np.concatenate([self.train, self.test])
 
 
 @dataclass(frozen=True)
@@ -90,39 +103,48 @@ def classify(cfg: ClassifyConfig | dict[str, Any], progress: bool) -> Path:
     """:func:`run_classify` without ``log``."""
     cfg = ClassifyConfig.coerce(cfg)
     check_classify_output(cfg)  # before any data is loaded: never replace what is not ours
+    given = cfg.to_dict()  # the config hash is of the config as given (docs/sweeps.md)
     clock = Stopwatch()
-    cfg, readout = prepare_readout(cfg, progress)
+    cfg, readout = prepare_readout(cfg, progress)  # may fill in the readout's seed
     data = prepare_data(cfg, clock, progress)
-    run = simulate(cfg, data, readout, clock, progress)
-    warning = activity_check(cfg, data, run)
+    with results_folder(cfg, given) as folder:  # states.h5's counts streamed in as simulated
+        run = simulate(cfg, data, readout, clock, progress, folder)
+        metrics, pred = evaluate(cfg, data, run, readout, clock)
+        folder.write(
+            metrics,
+            arrays={
+                "y_train": data.split.y_train,
+                "y_test": data.split.y_test,
+                "test_predictions": pred,
+                **split_ids(data.raw),
+            },
+            net=run.net,
+            raster=first_raster(cfg, data, run),
+            y_test=data.split.y_test,
+            pred=pred,
+            features=data.features,
+            readout=readout,
+        )
+    report(cfg, metrics, folder.out)
+    return folder.out
+
+
+def evaluate(
+    cfg: ClassifyConfig, data: Prepared, run: Simulated, readout: Any, clock: Stopwatch
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The metrics of a simulated run (activity, readout, baselines, summary, NeuroBench)
+    and the test predictions."""
+    totals = Totals(sample_totals(run.train.counts), sample_totals(run.test.counts))
+    warning = activity_check(cfg, data, run, totals)
     metrics, pred = fit_readout(readout, run, data.split, clock)
     metrics["activity_warning"] = warning
     metrics.update(baselines(cfg, data, clock))
-    metrics.update(summary(cfg, data, run, clock))
+    metrics.update(summary(cfg, data, run, clock, totals))
     with clock("neurobench_s"):  # the test inputs encoded again for their operations
         metrics["neurobench"] = neurobench_block(cfg, data, run, pred, metrics)
     clock.total()
     metrics["timings"] = clock.timings
-    out = write_results(
-        cfg,
-        metrics,
-        arrays={
-            "train_counts": run.train.counts,
-            "test_counts": run.test.counts,
-            "y_train": data.split.y_train,
-            "y_test": data.split.y_test,
-            "test_predictions": pred,
-            **split_ids(data.raw),
-        },
-        net=run.net,
-        raster=first_raster(cfg, data, run),
-        y_test=data.split.y_test,
-        pred=pred,
-        features=data.features,
-        readout=readout,
-    )
-    report(cfg, metrics, out)
-    return out
+    return metrics, pred
 
 
 def split_ids(split: Split) -> dict[str, np.ndarray]:
@@ -204,8 +226,10 @@ def simulate(
     readout: Any,
     clock: Stopwatch,
     progress: bool,
+    folder: ResultsWriter | None = None,
 ) -> Simulated:
-    """Build the reservoir, compile it on the backend, run train and test in chunks."""
+    """Build the reservoir, compile it on the backend, run train and test in chunks: their
+    counts streamed into ``folder``'s states.h5 as they arrive (else gathered in memory)."""
     enc = data.encoding
     net = build_reservoir(cfg.reservoir, enc, int(cfg.seed))
     logger.info(
@@ -220,8 +244,11 @@ def simulate(
         sim = compile_simulation(net, cfg.backend, enc.dt, record)
     kw = dict(encoding=enc, chunk_size=int(cfg.output.chunk_size), progress=progress)
     with clock("encode_and_simulate_s"):
-        train = run_chunked(sim, data.split.train_events, desc="train", **kw)
-        test = run_chunked(sim, data.split.test_events, desc="test", **kw)
+        runs = []
+        for name, events in (("train", data.split.train_events), ("test", data.split.test_events)):
+            sink = folder.counts_sink(f"{name}_counts", len(events)) if folder else None
+            runs.append(run_chunked(sim, events, desc=name, sink=sink, **kw))
+        train, test = runs
     clock.timings["simulate_s"] = train.wall_time_s + test.wall_time_s
     return Simulated(net, sim, record, train, test)
 
@@ -229,13 +256,18 @@ def simulate(
 def fit_readout(
     readout: Any, run: Simulated, split: Split, clock: Stopwatch
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Fit the readout on the training counts; the metrics and the test predictions."""
+    """Fit the readout on the training counts; the metrics and the test predictions. The
+    readouts take the whole feature matrix: the counts of one split are read (from
+    states.h5 when streamed there) while it is used."""
     with clock("readout_s"):
-        readout.fit(run.train.counts, split.y_train)
-        pred = readout.predict(run.test.counts)
+        train = np.asarray(run.train.counts[()])
+        readout.fit(train, split.y_train)
+        train_accuracy = float(readout.score(train, split.y_train))
+        del train
+        pred = readout.predict(np.asarray(run.test.counts[()]))
         metrics: dict[str, Any] = {
             "test_accuracy": float(np.mean(pred == split.y_test)),
-            "train_accuracy": float(readout.score(run.train.counts, split.y_train)),
+            "train_accuracy": train_accuracy,
         }
         if isinstance(readout, OnlineReadout):  # learned online: its learning curve
             metrics["readout_history"] = readout.history_
@@ -292,7 +324,7 @@ def baselines(cfg: ClassifyConfig, data: Prepared, clock: Stopwatch) -> dict[str
 
 
 def summary(
-    cfg: ClassifyConfig, data: Prepared, run: Simulated, clock: Stopwatch
+    cfg: ClassifyConfig, data: Prepared, run: Simulated, clock: Stopwatch, totals: Totals
 ) -> dict[str, Any]:
     """Sizes, throughput, spike statistics, backend extras and the reference figures."""
     n_train, n_test = len(data.split.y_train), len(data.split.y_test)
@@ -300,7 +332,6 @@ def summary(
     simulate_s = max(clock.timings["simulate_s"], 1e-12)
     n_syn = run.train.n_synaptic_events + run.test.n_synaptic_events
     seconds = data.encoding.steps_for(0.0) * data.encoding.dt / 1000.0
-    counts = np.concatenate([run.train.counts, run.test.counts])
     out: dict[str, Any] = dict(
         n_train=n_train,
         n_test=n_test,
@@ -312,7 +343,7 @@ def summary(
         samples_per_s=n_total / simulate_s,
         synaptic_events_per_s=n_syn / simulate_s,
         synaptic_events_per_sample=n_syn / n_total,
-        spikes=spike_stats(run.net, counts, seconds),
+        spikes=spike_stats(run.net, totals.both(), seconds),
         data=data.split.description,
         encoding_events=data.events,
     )
@@ -338,18 +369,19 @@ def neurobench_block(
         for start in range(0, len(test), size)
     )
     return neurobench_metrics(
-        run.net, run.test.counts, n_steps=enc.steps_for(0.0), dt=enc.dt, inputs=inputs,
+        run.net, run.test.counts[()], n_steps=enc.steps_for(0.0), dt=enc.dt, inputs=inputs,
         y_true=data.split.y_test, y_pred=pred, extras=metrics,
     )  # fmt: skip
 
 
-def activity_check(cfg: ClassifyConfig, data: Prepared, run: Simulated) -> str | None:
+def activity_check(
+    cfg: ClassifyConfig, data: Prepared, run: Simulated, totals: Totals
+) -> str | None:
     """The reservoir's activity on every sample (``spikelab.probe``): a warning, logged,
     when it is nearly silent or saturated, naming the ``[reservoir]`` options that usually
     fix it; None when it looks sane."""
-    per_sample = [r.counts.sum(axis=1, keepdims=True) for r in (run.train, run.test)]
     enc = data.encoding
-    pops, total = measure_activity(run.net, np.concatenate(per_sample), enc.steps_for(0.0), enc.dt)
+    pops, total = measure_activity(run.net, totals.both(), enc.steps_for(0.0), enc.dt)
     warning = reservoir_hints(cfg.reservoir).warning(pops, total)
     if warning:
         logger.warning("%s", warning)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -320,11 +320,36 @@ def apply_features(
 
 
 # ---- run chunk by chunk ---------------------------------------------------------------------
+class CountsSink(Protocol):
+    """Where :func:`run_chunked` puts each chunk's counts as it arrives, so that the run holds
+    a few chunks, not the whole count matrix: :class:`InMemory`, or an HDF5 dataset written
+    chunk by chunk (``spikelab.results.H5Counts``, the run's ``states.h5``)."""
+
+    def write(self, start: int, counts: np.ndarray) -> None:
+        """Store ``counts`` ``[chunk, bins, neurons]`` of samples ``start, start + 1, ...``."""
+
+    def result(self) -> Any:
+        """The counts ``[samples, bins, neurons]`` written: an array, or an h5py.Dataset."""
+
+
+class InMemory:
+    """The counts gathered into one array (``run_chunked``'s default sink)."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def write(self, start: int, counts: np.ndarray) -> None:
+        self.parts.append(counts)
+
+    def result(self) -> np.ndarray:
+        return np.concatenate(self.parts)
+
+
 @dataclass(frozen=True)
 class ChunkedRun:
     """Counts of a whole batch run chunk by chunk, with totals for statistics."""
 
-    counts: np.ndarray  # [samples, bins, neurons]
+    counts: Any  # [samples, bins, neurons]: an array, or the sink's (an h5py.Dataset)
     n_spikes: int
     n_synaptic_events: int
     wall_time_s: float
@@ -353,10 +378,10 @@ def _recordings(
     sim: Simulation, data: SpikeBatch | Sequence[np.ndarray], encoding: Any, size: int
 ) -> Iterator[Recording]:
     """The recordings of the chunks in order: in-process, or, inside
-    ``spikelab.sweep.cluster.use_client(client)`` (``spikelab run --scheduler``), encoded and
+    ``spikelab.sweeps.cluster.use_client(client)`` (``spikelab run --scheduler``), encoded and
     simulated on the cluster's workers, a few chunks in flight (the same chunks, so the
     same counts bit for bit)."""
-    from ..sweep.cluster import current_client, encode_and_run, ordered_map
+    from ..sweeps.cluster import current_client, encode_and_run, ordered_map
 
     client = current_client()
     if client is None:
@@ -385,35 +410,48 @@ def run_chunked(
     chunk_size: int = 128,
     progress: bool = False,
     desc: str = "simulate",
+    sink: CountsSink | None = None,
 ) -> ChunkedRun:
     """Run a batch, or a (lazy) sequence of event arrays encoded chunk by chunk, in chunks
-    of ``chunk_size`` samples, keeping only the bin counts: memory is bounded by one chunk's
-    spikes plus the counts.
+    of ``chunk_size`` samples, keeping only the bin counts, each chunk's handed to ``sink``
+    as it arrives (default :class:`InMemory`: one array; an HDF5 sink keeps the memory of
+    the run bounded by a few chunks). ``ChunkedRun.counts`` is ``sink.result()``.
 
     Scalar ``Recording.extras`` whose key contains "per_sample" (e.g. a backend's
     ``energy_per_sample_j``) are kept per chunk so callers can average them.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    parts, n_spk, n_syn, wall, first, extras = [], 0, 0, 0.0, None, []
+    sink = InMemory() if sink is None else sink
+    n_done, n_spk, n_syn, wall, first, extras = 0, 0, 0, 0.0, None, []
     with bar(total=len(data), desc=desc, unit="sample", progress=progress) as shown:
         for rec in _recordings(sim, data, encoding, chunk_size):
             first = first or rec
-            parts.append(rec.counts)
+            sink.write(n_done, rec.counts)
+            n_done += len(rec.counts)
             n_spk += rec.n_spikes
             n_syn += rec.n_synaptic_events
             wall += rec.wall_time_s
             extras += _per_sample_extras(rec, len(rec.counts))
             shown.update(len(rec.counts))
             logger.debug(
-                "%s: chunk %d, %d samples, %d spikes, %.3f s simulated wall time",
-                desc, len(parts), len(rec.counts), rec.n_spikes, rec.wall_time_s,
+                "%s: %d of %d samples, %d spikes, %.3f s simulated wall time",
+                desc, n_done, len(data), rec.n_spikes, rec.wall_time_s,
             )  # fmt: skip
     if first is None:
         raise ValueError("run_chunked got no samples")
-    return ChunkedRun(
-        np.concatenate(parts), n_spk, n_syn, wall, first.populations, first, tuple(extras)
-    )
+    return ChunkedRun(sink.result(), n_spk, n_syn, wall, first.populations, first, tuple(extras))
+
+
+def sample_totals(counts: Any, chunk_size: int = 128) -> np.ndarray:
+    """Spikes per sample and neuron, ``[samples, 1, neurons]``, of counts ``[samples, bins,
+    neurons]`` (an array or an h5py.Dataset, read ``chunk_size`` samples at a time)."""
+    n = len(counts)
+    parts = [
+        np.asarray(counts[s : min(s + chunk_size, n)]).sum(axis=1, keepdims=True)
+        for s in range(0, n, max(int(chunk_size), 1))
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, 1, counts.shape[2]), np.int64)
 
 
 # ---- statistics -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def cluster():
     """A LocalCluster of 2 single-threaded worker processes (as the sweep's default),
     spikelab imported on each; its client."""
     pytest.importorskip("distributed")
-    from spikelab.sweep.cluster import local_cluster
+    from spikelab.sweeps.cluster import local_cluster
 
     with local_cluster(2) as client:
         client.wait_for_workers(2, timeout=120)

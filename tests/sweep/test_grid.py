@@ -1,4 +1,4 @@
-"""spikelab.sweep.grid: grid values read as --set reads them, seeds, points checked by the
+"""spikelab.sweeps.grid: grid values read as --set reads them, seeds, points checked by the
 task's config class before anything runs; the provenance block's keys and the config hash."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from spikelab.provenance import PROVENANCE_KEYS, config_hash, package_versions, provenance
-from spikelab.sweep import make_points, parse_grid, parse_seeds
-from spikelab.sweep.grid import split_values
+from spikelab.sweeps import make_points, parse_grid, parse_seeds
+from spikelab.sweeps.grid import split_values
 
 
 def test_grid_values_are_read_as_set_reads_them():

@@ -53,7 +53,7 @@ def test_run_on_a_scheduler_gives_the_same_states(tiny_cfg, tmp_path, cluster):
 
 
 def test_chunks_on_workers_are_bounded_and_in_order(cluster):
-    from spikelab.sweep.cluster import ordered_map
+    from spikelab.sweeps.cluster import ordered_map
 
     def square(offset, x):
         return offset + x * x
@@ -64,7 +64,7 @@ def test_chunks_on_workers_are_bounded_and_in_order(cluster):
 
 def test_no_scheduler_answers():
     pytest.importorskip("distributed", reason="Dask is installed in .venv only")
-    from spikelab.sweep.cluster import connect
+    from spikelab.sweeps.cluster import connect
 
     with pytest.raises(ValueError, match="no Dask scheduler answers"):
         with connect("tcp://127.0.0.1:1", timeout="2s"):
@@ -75,7 +75,7 @@ def test_the_transformer_maps_its_chunks_over_the_cluster(tiny_cfg, cluster):
     import numpy as np
 
     from spikelab.config import ClassifyConfig
-    from spikelab.sweep.cluster import use_client
+    from spikelab.sweeps.cluster import use_client
     from spikelab.tasks.stages import build_reservoir, load_split
     from spikelab.transformer import LSMTransformer
 
@@ -89,3 +89,31 @@ def test_the_transformer_maps_its_chunks_over_the_cluster(tiny_cfg, cluster):
         there = lsm.transform(events)
     assert here.dtype == there.dtype and np.array_equal(here, there)
     assert here.sum() > 0
+
+
+def test_a_run_on_a_scheduler_holds_a_few_chunks_on_the_client(
+    tiny_cfg, tmp_path, cluster, monkeypatch
+):
+    """The recordings come back a few at a time and go into states.h5 as they arrive: the
+    client never holds the 15 train chunks (chunk_size 2) at once."""
+    import weakref
+
+    from spikelab.sweeps.cluster import use_client
+    from spikelab.tasks import stages
+
+    refs, most, inner = [], [0], stages._recordings
+
+    def recordings(*args):
+        for rec in inner(*args):
+            refs.append(weakref.ref(rec.counts))
+            most[0] = max(most[0], sum(r() is not None for r in refs))
+            yield rec
+
+    monkeypatch.setattr(stages, "_recordings", recordings)
+    cfg = {**tiny_cfg, "output": {**tiny_cfg["output"], "chunk_size": 2}}
+    here = run_task({**cfg, "output": {**cfg["output"], "dir": str(tmp_path / "here")}})
+    with use_client(cluster):
+        there = run_task({**cfg, "output": {**cfg["output"], "dir": str(tmp_path / "there")}})
+    assert len(refs) == 2 * (15 + 5)
+    assert most[0] <= 4  # each split's first chunk, the last one and the next one
+    assert_same_states(here / "states.h5", there / "states.h5")

@@ -14,8 +14,8 @@ import signal
 import pytest
 
 from spikelab.results import OutputError
-from spikelab.sweep import sweep
-from spikelab.sweep.cluster import worker_pids
+from spikelab.sweeps import sweep
+from spikelab.sweeps.cluster import worker_pids
 from spikelab.tasks import run_task
 
 from .common import assert_same_states

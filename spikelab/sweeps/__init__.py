@@ -1,7 +1,9 @@
 """Sweeps: a config run at every point of a grid times seeds, on Dask or in-process.
 
-    from spikelab.sweep import sweep
-    result = sweep("examples/sweep_nmnist.toml", ["reservoir.weight_scale=0.05,0.1"], "0-2")
+    import spikelab
+    result = spikelab.sweep("examples/sweep_nmnist.toml", ["reservoir.weight_scale=0.05"], "0-2")
+
+(``spikelab.sweep`` is :func:`spikelab.sweeps.sweep`, imported on first use.)
 
 Modules: ``grid`` (points, values read as ``--set`` reads them, checked before anything
 runs), ``point`` (one point run on a worker; its folder written by the client),

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..fileio import write_json_atomic
 from ..results import OutputError, check_inputs
+from .cluster import spikelab_level
 from .grid import Point, make_points, parse_grid, parse_seeds
 from .plots import plot_sweep
 from .point import point_state, run_point, write_point
@@ -130,14 +131,15 @@ def _executor(client: Any, scheduler: str | None, workers: int | None, dask: boo
 def _results(todo: Sequence[Point], client: Any) -> Iterator[tuple[Point, dict[str, Any]]]:
     """(point, run_point's result) as points complete (Dask) or one by one (in-process).
     A point whose worker died too often (Dask's ``KilledWorker``) is a failed result."""
+    level = spikelab_level()  # the points' lines at the client's level (-q, -v)
     if client is None:
         for p in todo:
-            yield p, run_point(p.config)
+            yield p, run_point(p.config, level)
         return
     from distributed import as_completed
 
     futures = {  # a fresh key each time: a rerun never waits on a key being cancelled
-        client.submit(run_point, p.config, key=f"spikelab-point-{p.name}-{uuid4().hex}"): p
+        client.submit(run_point, p.config, level, key=f"spikelab-point-{p.name}-{uuid4().hex}"): p
         for p in todo
     }
     try:

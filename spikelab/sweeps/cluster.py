@@ -2,7 +2,11 @@
 ordered map of chunks over its workers with a bounded number in flight.
 
 ``dask.distributed`` is imported only inside these functions (the optional extra
-``spikelab[dask]``); ``import spikelab.sweep.cluster`` works without it.
+``spikelab[dask]``); ``import spikelab.sweeps.cluster`` works without it.
+
+Every task carries the client's log level (the ``spikelab`` logger's, as ``-q``/``-v`` set it):
+on the worker the task runs at that level (:func:`client_level`), so ``-q`` silences the
+workers' lines as it does the client's, and ``-v`` shows their debug lines.
 
 The client a run's chunked simulation uses (``spikelab run --scheduler``) is set for a block
 with ``use_client(client)`` and read by ``spikelab.tasks.stages.run_chunked`` through
@@ -11,7 +15,10 @@ with ``use_client(client)`` and read by ``spikelab.tasks.stages.run_chunked`` th
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,12 +28,15 @@ from typing import Any
 __all__ = [
     "SCHEDULER_ENV",
     "WORKER_ENV",
+    "at_level",
+    "client_level",
     "connect",
     "current_client",
     "encode_and_run",
     "install_hint",
     "local_cluster",
     "ordered_map",
+    "spikelab_level",
     "use_client",
     "worker_pids",
 ]
@@ -41,6 +51,56 @@ WORKER_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 _CLIENT: ContextVar[Any] = ContextVar("spikelab_dask_client", default=None)
+
+
+class _Stderr(logging.StreamHandler):
+    """The worker's stderr as it is when a record is written (``sys.stderr`` may change)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+@contextmanager
+def client_level(level: int | None) -> Iterator[None]:
+    """Within the block (a task on a worker, or a point run here), the ``spikelab`` logger
+    at the client's ``level`` (None: unchanged), restored afterwards. A process where no
+    handler would receive spikelab's records (a worker) gets, for the block, one writing to
+    its stderr, prefixed with the host and process id; where there is one (the command
+    line's, in this process), the records go there."""
+    from ..logs import LOGGER, LevelFormatter
+
+    logger = logging.getLogger(LOGGER)
+    old, handler = logger.level, None
+    if level is not None:
+        logger.setLevel(int(level))
+    if not logger.hasHandlers():
+        handler = _Stderr()
+        handler.setFormatter(
+            LevelFormatter(f"[{socket.gethostname()} pid {os.getpid()}] %(message)s")
+        )
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            logger.removeHandler(handler)
+        logger.setLevel(old)
+
+
+def spikelab_level() -> int:
+    """The ``spikelab`` logger's effective level here (what the tasks carry)."""
+    return logging.getLogger("spikelab").getEffectiveLevel()
+
+
+def at_level(level: int | None, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` within :func:`client_level` (what :func:`ordered_map` submits)."""
+    with client_level(level):
+        return fn(*args)
 
 
 def install_hint() -> str:
@@ -142,16 +202,18 @@ def ordered_map(
 ) -> Iterator[Any]:
     """``fn(*shared, item)`` for each item on the cluster, yielded in order, with at most
     ``in_flight`` (default twice the workers) submitted and not yet consumed: the client
-    holds a few results at a time. ``shared`` values are sent once to every worker."""
+    holds a few results at a time. ``shared`` values are sent once to every worker; each
+    task runs at this process's spikelab log level (:func:`at_level`)."""
     n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
     limit = int(in_flight or 2 * n_workers)
     handles = [client.scatter(x, broadcast=True, hash=False) for x in shared]
     pending: deque[Any] = deque()
     it = iter(items)
+    level = spikelab_level()
 
     def submit_next() -> None:
         for item in it:
-            pending.append(client.submit(fn, *handles, item, pure=False))
+            pending.append(client.submit(at_level, level, fn, *handles, item, pure=False))
             return
 
     try:

@@ -3,10 +3,11 @@ results folder written by the client.
 
 ``run_point`` runs the point's config as ``spikelab run`` would, into a private temporary
 folder on the worker, and returns the folder's files as bytes (plus status, wall time,
-host and process): no shared file system is needed. Any error of the run is returned as
-the point's error, so one failing point never stops the others. ``write_point`` (on the
-client) writes those files atomically into the point's folder, with ``config.toml``
-naming that folder as its ``output.dir``.
+host and process): no shared file system is needed. Its log lines are at the client's
+level (``cluster.client_level``: ``-q`` silences them there as here). Any error of the run
+is returned as the point's error, so one failing point never stops the others.
+``write_point`` (on the client) writes those files atomically into the point's folder,
+with ``config.toml`` naming that folder as its ``output.dir``.
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def folder_files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def run_point(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Run one point's config (its task's runner, no progress bars) in a temporary folder;
+def run_point(config: Mapping[str, Any], level: int | None = None) -> dict[str, Any]:
+    """Run one point's config (its task's runner, no progress bars) in a temporary folder,
+    its spikelab log lines at ``level`` (the client's; None: this process's);
     ``{"status": "ok", "files": {...}}`` or ``{"status": "failed", "error": ...}``, with
     ``wall_s``, ``host`` and ``pid``."""
     from ..tasks import run_task
+    from .cluster import client_level
 
     t0 = time.perf_counter()
     info: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
@@ -53,7 +56,8 @@ def run_point(config: Mapping[str, Any]) -> dict[str, Any]:
         set_value(cfg, "output.dir", str(tmp / "run"))
         set_value(cfg, "output.overwrite", False)
         try:
-            folder = run_task(cfg, progress=False, log=lambda message: None)
+            with client_level(level):
+                folder = run_task(cfg, progress=False)
             info.update(status="ok", files=folder_files(folder))
         except Exception as e:  # the point's failure is its result, not the sweep's
             info.update(
