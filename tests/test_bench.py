@@ -119,3 +119,131 @@ def test_the_packaged_workload_is_the_example_reservoir():
     example = load_config(Path(__file__).resolve().parents[1] / "examples" / "nmnist_lsm.toml")
     for section in ("dataset", "encoding", "reservoir", "record"):
         assert bench_cfg[section] == example[section], section
+
+
+# ---- the peers suite: records, the ratio table, the norse peer ---------------------------
+
+
+def _tiny_lif_net(recurrent_delay: int = 1, seed: int = 0):
+    """Two LIF populations with heterogeneous parameters, bias, refractoriness, tau_syn 0
+    and > 0; dense-ish recurrence at ``recurrent_delay`` steps, inputs at delay 0."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from spikelab import LIF, InputPort, Network, Population, Projection
+
+    rng = np.random.default_rng(seed)
+    n_in, ne, ni = 12, 24, 8
+    exc = LIF(
+        tau_mem=rng.uniform(10, 30, ne),
+        tau_syn=0.0,
+        v_reset=rng.uniform(0, 2, ne),
+        v_th=rng.uniform(14, 16, ne),
+        t_ref=rng.choice([0.0, 2.0, 4.0], ne),
+        bias=rng.uniform(8, 12, ne),
+    )
+    inh = LIF(tau_mem=10.0, tau_syn=4.0, v_th=15.0, t_ref=2.0, bias=10.0)
+
+    def w(shape, mean):
+        m = (rng.random(shape) < 0.3) * (mean + 0.5 * rng.standard_normal(shape))
+        return sp.csr_matrix(m)
+
+    pairs = [("in", "exc", (n_in, ne), 6.0), ("in", "inh", (n_in, ni), 6.0)]
+    pairs += [("exc", "exc", (ne, ne), 1.0), ("exc", "inh", (ne, ni), 1.5)]
+    pairs += [("inh", "exc", (ni, ne), -2.0), ("inh", "inh", (ni, ni), -1.0)]
+    projs = tuple(
+        Projection(source=s, target=t, weights=w(shape, mean), delays=0 if s == "in" else d)
+        for (s, t, shape, mean), d in zip(pairs, [recurrent_delay] * len(pairs), strict=True)
+    )
+    pops = (Population(name="exc", size=ne, model=exc), Population(name="inh", size=ni, model=inh))
+    x = (rng.random((3, 200, n_in)) < 0.05).astype(np.float32)
+    port = InputPort(name="in", size=n_in)
+    return Network(populations=pops, inputs=(port,), projections=projs), x
+
+
+def test_the_norse_peer_computes_our_lif_where_norse_can_express_it():
+    """Delay-1 recurrence, delay-0 inputs: norse (float64) matches numba float64 neuron for
+    neuron; with delay-2 recurrence the difference is named in the record."""
+    import numpy as np
+    import torch
+
+    from spikelab import SpikeBatch
+    from spikelab.backends.common import prepare
+    from spikelab.bench.norse_peer import differences, run_norse
+
+    net, x = _tiny_lif_net()
+    batch = SpikeBatch.from_dense(x)
+    flat = prepare(net, 1.0)
+    ref = net.compile("numba", dt=1.0).run(batch)
+    out = run_norse(flat, batch, batch_size=2, dtype=torch.float64, threads=1)
+    assert out["per_sample"] == ref.counts.sum(axis=(1, 2)).tolist()
+    assert ref.n_spikes > 100 and out["sim_s"] > 0
+    said = differences(flat)
+    assert len(said) == 1 and said[0].startswith("arithmetic")
+    late = prepare(_tiny_lif_net(recurrent_delay=2)[0], 1.0)
+    assert differences(late)[0].startswith(f"recurrent delays: {late.recurrent.nnz} of")
+    assert np.isfinite(run_norse(late, batch, threads=1)["sim_s"])
+
+
+def test_the_ratio_table_is_computed_from_the_records():
+    from spikelab.bench.peer_table import add_ratios, format_ratio_table, ratio_rows
+
+    records = [
+        {"backend": "numba", "mode": "float64", "samples_per_s": 400.0, "cores": 2},
+        {"backend": "numba", "mode": "float32", "samples_per_s": 1000.0, "cores": 2},
+        {"backend": "brian2", "mode": "cpp_standalone", "samples_per_s": 50.0, "cores": 1},
+        {"backend": "brian2", "mode": "runtime-numpy", "skipped": "no brian2"},
+    ]
+    add_ratios(records)
+    assert records[2]["numba_float32_over_this"] == 20.0
+    assert records[2]["numba_float64_over_this"] == 8.0
+    assert records[0]["numba_float32_over_this"] == 2.5
+    assert "numba_float32_over_this" not in records[3]
+    rows = ratio_rows(records)
+    assert [r["engine"] for r in rows][2:] == ["brian2 cpp_standalone", "brian2 runtime-numpy"]
+    assert rows[0]["per_core"] == 200.0 and rows[3]["note"] == "no brian2"
+    text = format_ratio_table(records).splitlines()
+    assert text[0].split()[:4] == ["engine", "n_samples", "cores", "samples_per_s"]
+    assert text[3].split()[-2:] == ["20", "8"]
+
+
+def test_peers_suite_records_and_ratio_table(small_nmnist, elsewhere, capsys, monkeypatch):
+    """One peers run on a tiny workload (4 samples; Brian2 only in runtime-numpy, the one mode
+    that builds nothing): every record has the keys, the table is printed and in the JSON."""
+    from spikelab.bench import peers
+
+    monkeypatch.setattr(peers, "PREFIX", {"torch": 3, "norse": 2, "runtime-numpy": 1})
+    numpy_mode = [m for m in peers.brian2_modes(2) if m[0] == "runtime-numpy"]
+    monkeypatch.setattr(peers, "brian2_modes", lambda cores: numpy_mode)
+    monkeypatch.setattr(peers, "all_cores", lambda: 1)  # fast on a loaded machine
+    argv = ["bench", "--suite", "peers", "--samples", "4", "--data", str(small_nmnist)]
+    assert main([*argv, "--json", "peers.json"]) == 0
+    records = json.loads((elsewhere / "peers.json").read_text())
+    engines = [(r["backend"], r["mode"]) for r in records]
+    assert engines == [
+        ("numba", "float64"),
+        ("numba", "float32"),
+        ("torch", "cpu-float32"),
+        ("norse", "LIFRefracRecurrent-float32-b128"),
+        ("brian2", "runtime-numpy"),
+    ]
+    assert [r["n_samples"] for r in records] == [4, 4, 3, 2, 1]
+    f32, f64 = records[1]["samples_per_s"], records[0]["samples_per_s"]
+    for r in records:
+        assert r["suite"] == "peers" and r["workload"] == "lsm-nmnist-1000"
+        assert r["samples_per_s"] > 0 and r["spikes_total"] > 0 and r["cores"] >= 1
+        assert r["numba_spikes"] > 0 and 0 <= r["spikes_rel_diff"]
+        assert r["numba_float32_over_this"] == pytest.approx(f32 / r["samples_per_s"])
+        assert r["numba_float64_over_this"] == pytest.approx(f64 / r["samples_per_s"])
+    for r in records[:2]:
+        assert r["ceiling_fraction"] > 0 and r["ceiling"]["ceiling_s"] > 0
+    # exact engines compute numba float64's spikes on the same samples
+    assert records[2]["spikes_total"] == records[2]["numba_spikes"]
+    assert records[4]["spikes_total"] == records[4]["numba_spikes"]
+    assert records[3]["differences"][0].startswith("recurrent delays:")
+    out = capsys.readouterr().out
+    table = out[out.index("ratios") :].splitlines()
+    assert table[1].split()[:2] == ["engine", "n_samples"]
+    first = [line.split()[0] for line in table[2:7]]
+    assert first == ["numba", "numba", "torch", "norse", "brian2"]
+    assert "norse differs: recurrent delays" in out

@@ -4,7 +4,9 @@
 ``function(data_dir=..., n_samples=...)`` (``n_samples`` only when given) and returns a list
 of records (dicts). Every record has at least suite, backend, mode, workload,
 samples_per_s, synaptic_events_per_s, spikes_total, cores; a suite that cannot run here
-returns records with a ``skipped`` reason. See benchmarks/README.md for what each measures.
+returns records with a ``skipped`` reason. A suite module may also define
+``print_summary(records)``, printed after its records (peers: the table of ratios). See
+benchmarks/README.md for what each measures.
 
 The data are an N-MNIST folder: ``--data DIR``, else ``$SPIKELAB_NMNIST``, else
 ``../shared/data/nmnist-small`` relative to the current folder, then to the source checkout.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,6 +127,10 @@ def run_bench(
             recs = [{"suite": name, "skipped": f"not available here: {e}"}]
         records += recs
         print_table(recs)
+        print_summary = getattr(sys.modules.get(SUITES[name].split(":")[0]), "print_summary", None)
+        if print_summary is not None:  # a suite's own table after its records (peers: ratios)
+            print()
+            print_summary(recs)
         print()
     if json_path:
         print(f"wrote {write_json_atomic(json_path, records)}")

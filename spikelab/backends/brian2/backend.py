@@ -257,7 +257,11 @@ class Brian2Simulation:
         directory = self._project_dir()
         device = CPPStandaloneDevice()
         threads = 0 if self.threads == 1 else self.threads  # 0: no OpenMP at all
-        prefs = self._prefs() | {"devices.cpp_standalone.openmp_threads": threads}
+        prefs = self._prefs() | {
+            "devices.cpp_standalone.openmp_threads": threads,
+            # Brian2's default is an unlimited `make -j`: dozens of compilers on a laptop
+            "devices.cpp_standalone.extra_make_args_unix": [f"-j{os.cpu_count() or 1}"],
+        }
         with _preferences(b2, prefs):
             set_device(device, build_on_run=False, directory=directory)
             try:
