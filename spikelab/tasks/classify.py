@@ -195,7 +195,7 @@ def prepare_data(cfg: ClassifyConfig, clock: Stopwatch, progress: bool) -> Prepa
     """Load the split, run the features stage, choose the encoding."""
     seed = int(cfg.seed)
     with clock("load_s"):
-        raw = load_split(cfg.dataset, seed, None, cfg.event_transform())
+        raw = load_split(cfg.dataset, seed, None, cfg.event_transform(), lazy=True)
         logger.info("data: %s", raw.description)
     with clock("features_s"):
         split, sensor, features = apply_features(cfg.features, raw, seed, progress)
@@ -205,18 +205,29 @@ def prepare_data(cfg: ClassifyConfig, clock: Stopwatch, progress: bool) -> Prepa
             "set encoding.duration (ms) or encoding.n_steps: every sample of a run "
             "needs the same number of steps"
         )
-    events = encoding_events(enc, split)  # out-of-range events raise here, before simulating
+    # out-of-range events raise here, before simulating; a chunk of samples read at a time
+    events = encoding_events(enc, split, int(cfg.output.chunk_size))
     return Prepared(raw, split, enc, features, events)
 
 
-def encoding_events(enc: EventEncoding, split: Split) -> dict[str, int]:
+def encoding_events(enc: EventEncoding, split: Split, chunk_size: int = 256) -> dict[str, int]:
     """The counts of ``EventEncoding.check_events`` over both splits (metrics.json
     ``encoding_events``: out of range, dropped with ``on_out_of_range = "drop"``, cropped
-    past the duration)."""
+    past the duration), ``chunk_size`` samples read at a time (the events of a split may be
+    lazy: ``spikelab.datasets.lazy``). With ``on_out_of_range = "raise"``, a split holding
+    such events raises ``check_events``' error, from the whole split as before."""
+    counting = replace(enc, on_out_of_range="drop")  # the same counts, never raises
     total: dict[str, int] = {}
     for events in (split.train_events, split.test_events):
-        for key, n in enc.check_events(events)[1].items():
-            total[key] = total.get(key, 0) + n
+        n, report = len(events), {}
+        for start in range(0, n, chunk_size):
+            part = [events[i] for i in range(start, min(start + chunk_size, n))]
+            for key, count in counting.check_events(part)[1].items():
+                report[key] = report.get(key, 0) + count
+        if report.get("dropped") and enc.on_out_of_range == "raise":
+            enc.check_events(events)  # raises, naming the first sample and the counts
+        for key, count in report.items():
+            total[key] = total.get(key, 0) + count
     return total
 
 

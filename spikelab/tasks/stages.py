@@ -160,8 +160,16 @@ def reservoir_seed(reservoir: ReservoirConfig, seed: int) -> int:
     return int(reservoir.params.get("seed", seed))
 
 
-def read_samples(ds: Any, desc: str) -> list[np.ndarray]:
-    """Every sample's events, read in order (a progress bar: ``spikelab.progress``)."""
+def read_samples(ds: Any, desc: str, lazy: bool = False) -> Sequence[np.ndarray]:
+    """Every sample's events: read now, in order (a progress bar: ``spikelab.progress``),
+    or with ``lazy`` and a file-backed ``ds``, a ``LazyEvents`` reading each when asked."""
+    if lazy:
+        from ..datasets.lazy import lazy_events
+
+        events = lazy_events(ds)
+        if events is not None:
+            return events
+        logger.debug("%s: the samples are read now (not from files: %r)", desc, ds)
     return [ds[i][0] for i in bar(range(len(ds)), desc=desc, unit="sample", leave=False)]
 
 
@@ -170,25 +178,34 @@ def load_split(
     seed: int,
     log: Log | None = None,
     transform: Any = None,
+    *,
+    lazy: bool = False,
 ) -> Split:
     """Train/test events and labels of the ``[dataset]`` section: the folder's own split, or
     a stratified split by ``dataset.seed`` (default ``seed``) when it has no ``Test/``.
     ``transform`` (e.g. ``ClassifyConfig.event_transform()``) is applied to every sample;
-    ``download = true`` first lets tonic fetch the set into ``root``. Lines go to the
-    ``spikelab`` logger; ``log`` (the older API) receives them too (``spikelab.logs``)."""
+    ``download = true`` first lets tonic fetch the set into ``root``. ``lazy``: the events
+    of a file-backed dataset as ``spikelab.datasets.lazy.LazyEvents`` (each sample read
+    from its file when used, the same events; the root made absolute so that a worker in
+    another folder finds the files), else lists read now. Lines go to the ``spikelab`` logger;
+    ``log`` (the older API) receives them too (``spikelab.logs``)."""
     with forwarding(log):
-        return read_split(dataset, seed, transform)
+        return read_split(dataset, seed, transform, lazy=lazy)
 
 
 def read_split(
-    dataset: DatasetConfig | Mapping[str, Any], seed: int, transform: Any = None
+    dataset: DatasetConfig | Mapping[str, Any],
+    seed: int,
+    transform: Any = None,
+    *,
+    lazy: bool = False,
 ) -> Split:
     """:func:`load_split` without ``log``."""
     from ..datasets import stratified_split
 
     dataset = DatasetConfig.coerce(dataset)
     seed = data_seed(dataset, seed)
-    root = Path(dataset.root)
+    root = Path(dataset.root).expanduser().absolute()  # the same files from any folder
     if not root.exists() and dataset.generate:
         generate_dataset(dataset, root, seed)
     if dataset.download:
@@ -202,15 +219,16 @@ def read_split(
     if has_test_split(dataset, root):
         test_ds = open_dataset(dataset, root, False, transform, seed)
         test = limit_per_class(test_ds, dataset.max_per_class, seed)
-        desc = f"{root}: train ({len(train)}) / test ({len(test)})"
+        desc = f"{dataset.root}: train ({len(train)}) / test ({len(test)})"
     else:
         tr, te = stratified_split(train.labels, float(dataset.test_fraction), seed)
         train, test = train.subset(tr), train.subset(te)
-        desc = f"{root}: stratified split of Train by seed {seed}: {len(train)} / {len(test)}"
+        desc = f"{dataset.root}: stratified split of Train by seed {seed}: "
+        desc += f"{len(train)} / {len(test)}"
     return Split(
-        read_samples(train, "read train"),
+        read_samples(train, "read train", lazy),
         np.asarray(train.labels),
-        read_samples(test, "read test"),
+        read_samples(test, "read test", lazy),
         np.asarray(test.labels),
         tuple(train.sensor_size),
         desc,
@@ -389,9 +407,20 @@ def _recordings(
     if isinstance(data, SpikeBatch):
         return ordered_map(client, encode_and_run, data.chunks(size), shared=(sim, None))
     next(_chunks([], encoding, size), None)  # the encoding checks, before anything is sent
+    return ordered_map(client, encode_and_run, chunk_items(data, size), shared=(sim, encoding))
+
+
+def chunk_items(data: Sequence[np.ndarray], size: int) -> Iterator[Sequence[np.ndarray]]:
+    """The chunks of ``data`` as they travel to a worker: a lazy view of ``LazyEvents``
+    (file references, read by the worker), else the chunk's event arrays."""
+    from ..datasets.lazy import LazyEvents
+
     n = len(data)
-    slices = ([data[i] for i in range(s, min(s + size, n))] for s in range(0, n, size))
-    return ordered_map(client, encode_and_run, slices, shared=(sim, encoding))
+    for s in range(0, n, size):
+        if isinstance(data, LazyEvents):
+            yield data[s : min(s + size, n)]
+        else:
+            yield [data[i] for i in range(s, min(s + size, n))]
 
 
 def _per_sample_extras(rec: Recording, size: int) -> list[tuple[str, float, int]]:
