@@ -21,6 +21,7 @@ from spikelab.config import ClassifyConfig, apply_overrides, load_config
 from spikelab.datasets import stratified_split
 from spikelab.datasets.event_cache import cochlea_events_cached
 from spikelab.datasets.fsdd import find_fsdd_files, load_waveforms
+from spikelab.encoding import count_histogram
 from spikelab.spikes import RecordSpec
 from spikelab.tasks import baselines_audio as ba
 from spikelab.tasks.stages import build_reservoir, compile_simulation, run_chunked
@@ -48,6 +49,10 @@ def features(
     feats = {
         "log_band": ba.log_band_features(waves, rates),
         "event_hist": ba.event_count_features(events, cochlea.n_channels, 10),
+        # the classify task's own histogram baseline: raw counts, no log1p, no z-score
+        "count_hist": count_histogram(
+            events, sensor_size=(cochlea.n_channels, 1, 1), n_time_bins=10
+        ),
         "labels": np.array([f.digit for f in kept]),
         "speakers": np.array([f.speaker for f in kept]),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -69,15 +70,22 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(var)
 
 
+def _hashable(value: Any) -> Any:
+    """A swept value as a dict key: a list or table (``--grid 'k=["a"],["b"]'``) by its
+    JSON text, anything else as it is."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
 def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
     """Per combination of the swept ``keys`` (in first-seen order), over the successful
     points (seeds): n, and the mean and sample standard deviation of every metric."""
     groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
         if row.get("status") == "ok":
-            groups.setdefault(tuple(row.get(k) for k in keys), []).append(row)
+            groups.setdefault(tuple(_hashable(row.get(k)) for k in keys), []).append(row)
     out = []
-    for combo, members in groups.items():
+    for members in groups.values():
+        combo = [members[0].get(k) for k in keys]
         entry: dict[str, Any] = {**dict(zip(keys, combo, strict=True)), "n": len(members)}
         for m in METRICS:
             values = [float(r[m]) for r in members if _number(r.get(m)) is not None]

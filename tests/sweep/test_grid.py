@@ -93,3 +93,21 @@ def test_the_command_refuses_a_bad_grid_before_anything_runs(tiny_cfg, tmp_path,
     assert "--no-dask" in capsys.readouterr().err and not out.exists()
     assert main(argv) == 2
     assert "--grid" in capsys.readouterr().err
+
+
+def test_list_valued_points_are_summarised_and_plotted(tmp_path):
+    """``--grid 'dataset.test_speakers=["george"],["theo"]'``: a list per point (one
+    speaker held out per point) groups and plots like any value (it raised
+    "unhashable type: 'list'" after the points had run)."""
+    from spikelab.sweeps.plots import plot_sweep
+    from spikelab.sweeps.table import summarise
+
+    key = "dataset.test_speakers"
+    rows = [
+        {key: [s], "seed": seed, "status": "ok", "test_accuracy": acc}
+        for s, seed, acc in [("george", 0, 0.5), ("george", 1, 0.7), ("theo", 0, 0.9)]
+    ]
+    summary = summarise(rows, [key])
+    assert [(s[key], s["n"]) for s in summary] == [(["george"], 2), (["theo"], 1)]
+    assert summary[0]["test_accuracy_mean"] == pytest.approx(0.6)
+    assert [p.name for p in plot_sweep(summary, [key], tmp_path)] == ["sweep_test_accuracy.png"]
