@@ -44,7 +44,7 @@ def lif_update_f32(n_steps, v, i_syn, I_in, refr, flags, params, n_ref):
     parameters ``params`` = (beta, alpha, v_rest, v_reset, v_th, bias_term)."""
     beta, alpha, v_rest, v_reset, v_th, b_term = params
     for _ in range(n_steps):
-        for j in range(v.shape[0]):
+        for j in range(np.uint64(0), np.uint64(v.shape[0])):  # unsigned: vectorised
             ij = beta * i_syn[j] + I_in[j]
             i_syn[j] = ij
             I_in[j] = 0.0
@@ -65,7 +65,7 @@ def izh_update_f32(n_steps, v, u, i_syn, I_in, flags, params):
     beta, bias, a, b, c, d, v_peak, dt = params
     half, k2, k1, k0 = dt * np.float32(0.5), np.float32(0.04), np.float32(5), np.float32(140)
     for _ in range(n_steps):
-        for j in range(v.shape[0]):
+        for j in range(np.uint64(0), np.uint64(v.shape[0])):  # unsigned: vectorised
             ij = beta * i_syn[j] + I_in[j]
             i_syn[j] = ij
             I_in[j] = 0.0

@@ -464,8 +464,8 @@ def run_chunked(
             extras += _per_sample_extras(rec, len(rec.counts))
             shown.update(len(rec.counts))
             logger.debug(
-                "%s: %d of %d samples, %d spikes, %.3f s simulated wall time",
-                desc, n_done, len(data), rec.n_spikes, rec.wall_time_s,
+                "%s: chunk %d, %d of %d samples, %d spikes, %.3f s simulated wall time",
+                desc, -(-n_done // chunk_size), n_done, len(data), rec.n_spikes, rec.wall_time_s,
             )  # fmt: skip
     if first is None:
         raise ValueError("run_chunked got no samples")

@@ -244,8 +244,15 @@ class LavaWorker:
         """Send one request and return the worker's answer; its errors are raised here with
         their type (ValueError, UnsupportedFeature, ...) and message."""
         with self._lock:
-            if not self.alive:
+            if not self._finalizer.alive:
                 raise RuntimeError(f"{self!r} is closed; compile the network again")
+            code = self._proc.poll()
+            if code is not None:  # died (killed, crashed) since the last request
+                self._abandon()
+                raise RuntimeError(
+                    f"the Lava worker {self.python} is gone (its process exited with code "
+                    f"{code}); compile the network again"
+                )
             if self._released:
                 ids, self._released = self._released, []
                 self._answer(*self._exchange("close", {"ids": ids}, ()))
