@@ -81,7 +81,7 @@ def _absolute_data(raw: Mapping[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def _prepare_data(point: Point, log: Any) -> None:
+def _prepare_data(point: Point) -> None:
     """Generate a configured synthetic dataset once, on the client, before the workers
     would all try to."""
     ds = point.config.get("dataset") or {}
@@ -90,7 +90,9 @@ def _prepare_data(point: Point, log: Any) -> None:
         from ..tasks.stages import data_seed, generate_dataset
 
         dataset = DatasetConfig.coerce(ds)
-        generate_dataset(dataset, Path(ds["root"]), data_seed(dataset, point.seed), logger.info)
+        # its line goes to the spikelab logger (a log= of logger.info would forward each
+        # record back into the logger that emits it: endless recursion)
+        generate_dataset(dataset, Path(ds["root"]), data_seed(dataset, point.seed))
 
 
 def plan(points: Sequence[Point], out: Path, overwrite: bool) -> tuple[list[Point], dict[str, Any]]:
@@ -252,7 +254,7 @@ def sweep(
         if p.name in done
     }
     for root_point in {(p.config.get("dataset") or {}).get("root"): p for p in todo}.values():
-        _prepare_data(root_point, log)
+        _prepare_data(root_point)
     with _executor(client, scheduler, workers, dask) as ex:
         _run_points(result, points, todo, rows, ex, progress, log)
     result.rows = [rows[q.name] for q in points if q.name in rows]
