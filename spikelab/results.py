@@ -325,29 +325,6 @@ def results_folder(
             )
 
 
-def write_results(
-    cfg: ClassifyConfig,
-    metrics: dict[str, Any],
-    *,
-    arrays: dict[str, np.ndarray],
-    net: Any,
-    raster: Any,
-    y_test: np.ndarray,
-    pred: np.ndarray,
-    features: Any = None,
-    readout: Any = None,
-) -> Path:
-    """Write the folder ``cfg.output.dir`` from arrays in memory (:func:`results_folder`);
-    replaces an existing one only at the end. ``readout``: the fitted readout, saved as
-    ``readout.h5`` (``spikelab.readout.io``)."""
-    with results_folder(cfg) as folder:
-        folder.write(
-            metrics, arrays=arrays, net=net, raster=raster, y_test=y_test, pred=pred,
-            features=features, readout=readout,
-        )  # fmt: skip
-    return folder.out
-
-
 def write_raster(group: h5py.Group, rec: Any) -> None:
     """The spikes of a recording's first sample (``steps``, ``neurons``) and what a
     raster plot needs (attributes ``n_steps``, ``n_neurons``, ``dt`` in ms,

@@ -37,6 +37,7 @@ from .stages import (
     backend_extras,
     backend_options,
     build_reservoir,
+    chunk_items,
     compile_simulation,
     data_seed,
     load_split,
@@ -219,9 +220,8 @@ def encoding_events(enc: EventEncoding, split: Split, chunk_size: int = 256) -> 
     counting = replace(enc, on_out_of_range="drop")  # the same counts, never raises
     total: dict[str, int] = {}
     for events in (split.train_events, split.test_events):
-        n, report = len(events), {}
-        for start in range(0, n, chunk_size):
-            part = [events[i] for i in range(start, min(start + chunk_size, n))]
+        report: dict[str, int] = {}
+        for part in chunk_items(events, chunk_size):
             for key, count in counting.check_events(part)[1].items():
                 report[key] = report.get(key, 0) + count
         if report.get("dropped") and enc.on_out_of_range == "raise":

@@ -454,7 +454,7 @@ def run_chunked(
     sink = InMemory() if sink is None else sink
     n_done, n_spk, n_syn, wall, first, extras = 0, 0, 0, 0.0, None, []
     with bar(total=len(data), desc=desc, unit="sample", progress=progress) as shown:
-        for rec in _recordings(sim, data, encoding, chunk_size):
+        for k, rec in enumerate(_recordings(sim, data, encoding, chunk_size), 1):
             first = first or rec
             sink.write(n_done, rec.counts)
             n_done += len(rec.counts)
@@ -465,7 +465,7 @@ def run_chunked(
             shown.update(len(rec.counts))
             logger.debug(
                 "%s: chunk %d, %d of %d samples, %d spikes, %.3f s simulated wall time",
-                desc, -(-n_done // chunk_size), n_done, len(data), rec.n_spikes, rec.wall_time_s,
+                desc, k, n_done, len(data), rec.n_spikes, rec.wall_time_s,
             )  # fmt: skip
     if first is None:
         raise ValueError("run_chunked got no samples")
