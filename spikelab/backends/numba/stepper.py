@@ -28,8 +28,8 @@ from . import kernels as K
 @njit(cache=True)
 def _step(
     t, channels, values, in_dvals, in_indptr, in_indices, in_w,
-    rc_dvals, rc_indptr, rc_indices, rc_w, pop_start, pop_stop, pop_kind, P, n_ref, izk, L,
-    v, u, i_syn, refr, ring, spk, flags, counts,
+    rc_dvals, rc_indptr, rc_indices, rc_w, pop_start, pop_stop, pop_kind, P, n_ref, uniform,
+    izk, L, v, u, i_syn, refr, ring, spk, flags, counts,
 ):  # fmt: skip
     """Step t: the input events (channels, values) of this step, the neurons, then the
     recurrent spikes; returns (spikes, synaptic events). The stages of
@@ -40,9 +40,8 @@ def _step(
         in_w, ring, L,
     )  # fmt: skip
     I_in = ring[t % L]
-    general = np.zeros(pop_start.shape[0], np.bool_)  # per-neuron parameter rows
     K.update_neurons(
-        I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags, general
+        I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags, uniform
     )  # fmt: skip
     n = K.collect_spikes(flags, flags.view(np.uint64), spk, counts[0], counts[0], False)
     n_syn += K.propagate_split(t, spk, n, rc_dvals, rc_indptr, rc_indices, rc_w, ring, L)
@@ -66,6 +65,9 @@ class NumbaStepper:
         )
         self._P = flat.params.astype(dtype)
         self._izk = K.izh_constants(flat.dt, dtype)
+        self._uniform = K.uniform_populations(
+            self._P, flat.n_ref, flat.pop_start, flat.pop_stop, flat.pop_kind
+        )  # once, not every step
         self.reset()
 
     def reset(self) -> None:
@@ -115,7 +117,8 @@ class NumbaStepper:
             values = x[channels].astype(self._dtype)
         n, n_syn = _step(
             self.t, channels, values, *self._in, *self._rc,
-            f.pop_start, f.pop_stop, f.pop_kind, self._P, f.n_ref, self._izk, f.ring_len,
+            f.pop_start, f.pop_stop, f.pop_kind, self._P, f.n_ref, self._uniform, self._izk,
+            f.ring_len,
             self.v, self.u, self._i_syn, self._refr, self._ring, self._spk, self._flags,
             self._counts,
         )  # fmt: skip

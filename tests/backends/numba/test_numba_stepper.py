@@ -43,9 +43,10 @@ def mixed(seed=0, uniform_lif=False):
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("uniform_lif", [False, True], ids=["per-neuron", "uniform"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_stepping_reproduces_run_bit_for_bit(dtype):
-    net = mixed()
+def test_stepping_reproduces_run_bit_for_bit(dtype, uniform_lif):
+    net = mixed(uniform_lif=uniform_lif)
     steps = 1000
     rng = np.random.default_rng(1)
     x = (rng.random((2, steps, 10)) < 0.05) * rng.normal(1.0, 0.5, (2, steps, 10))  # float64
