@@ -129,3 +129,24 @@ def test_uniform_populations_are_detected():
     P[:, 7] = np.nan  # a NaN parameter is not "one value"
     got = uniform_populations(P, f.n_ref, f.pop_start, f.pop_stop, f.pop_kind)
     assert got.tolist() == [False, False]
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 63, 64, 65, 130, 1003])
+@pytest.mark.parametrize("rate", [0.0, 0.05, 0.5, 1.0])
+def test_collect_spikes_lists_counts_and_rasters_every_flag(n, rate):
+    """The spike list through 64-bit masks: every set flag once, ascending, at sizes that
+    end inside a word and inside a 64-neuron group, from no spike to every neuron."""
+    from spikelab.backends.numba.kernels import collect_spikes
+
+    rng = np.random.default_rng(n)
+    flags = np.zeros(8 * ((n + 7) // 8), np.uint8)  # padded as the kernel allocates it
+    flags[:n] = rng.random(n) < rate
+    spk = np.full(flags.shape[0], -1, np.int64)
+    counts = np.full(n, 3, np.int32)
+    raster = np.zeros(n, np.uint8)
+    got = collect_spikes(flags, flags.view(np.uint64), spk, counts, raster, True)
+    expected = np.flatnonzero(flags[:n])
+    assert got == expected.size
+    assert np.array_equal(spk[:got], expected)
+    assert np.array_equal(counts, 3 + flags[:n])
+    assert np.array_equal(raster, flags[:n])
