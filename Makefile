@@ -45,8 +45,11 @@ test-main: $(VENV)/.stamp $(VENV_LAVA)/.stamp
 	$(VENV)/bin/ruff check spikelab tests benchmarks examples
 	$(VENV)/bin/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
+# .venv-lava runs the Lava tests (marker needs_lava: the Lava backend in its own interpreter,
+# the worker compared with it bit for bit, the Lava artifact, Lava in the conformance suite);
+# everything else runs in .venv, which also runs Lava through the worker
 test-lava: $(VENV_LAVA)/.stamp
-	$(VENV_LAVA)/bin/python -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(VENV_LAVA)/bin/python -m pytest -q -n 2 -m needs_lava $(PYTEST_ARGS)
 
 # The fuzzers of tests/fuzz with FUZZ_EXAMPLES times the examples of `make test` (random
 # seeds, failures shrunk): at the default, more than 10 minutes on 2 cores. The statistics

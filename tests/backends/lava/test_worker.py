@@ -46,7 +46,10 @@ LAVA_HERE = importlib.util.find_spec("lava") is not None
 RECORD = RecordSpec(bin_steps=20, raster=True, voltage=(0, 7))
 TIMING = ("setup_s", "seconds_per_sample", "worker")  # extras that are clocks, not results
 
-pytestmark = pytest.mark.filterwarnings("ignore:pandas not found:ImportWarning")
+pytestmark = [
+    pytest.mark.needs_lava,
+    pytest.mark.filterwarnings("ignore:pandas not found:ImportWarning"),
+]
 
 
 def lava_python() -> str:
