@@ -70,7 +70,13 @@ def _int_events(name: str, a: Any) -> np.ndarray:
 
 
 def _sort_by_sample_step(offsets: np.ndarray, steps: np.ndarray, *cols: np.ndarray) -> tuple:
-    """Stable sort of events by (sample, step), keeping the order within a step."""
+    """Stable sort of events by (sample, step), keeping the order within a step; events
+    already in that order (every encoder writes them so) are returned as they are, after
+    one linear check instead of a sort."""
+    falls = np.diff(steps) < 0
+    falls[offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < len(steps))] - 1] = False
+    if not falls.any():  # steps rise within every sample (a fall only where one begins)
+        return (steps, *cols)
     sample = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     order = np.lexsort((steps, sample))
     return (steps[order], *(c[order] for c in cols))
@@ -215,21 +221,28 @@ class SpikeBatch:
         idx = idx % max(len(self), 1)
         lo, hi = self.offsets[idx], self.offsets[idx + 1]
         sizes = hi - lo
-        take = (
-            np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
-            if idx.size
-            else np.zeros(0, dtype=np.int64)
-        )
-        return SpikeBatch(
-            n_steps=self.n_steps,
-            n_channels=self.n_channels,
-            offsets=np.concatenate([[0], np.cumsum(sizes)]),
-            steps=self.steps[take],
-            channels=self.channels[take],
-            values=self.values[take],
-            dt=self.dt,
-            labels=None if self.labels is None else self.labels[idx],
-        )
+        ends = np.cumsum(sizes)
+        if idx.size and np.all(np.diff(idx) == 1):  # consecutive samples: views of one slice
+            take: slice | np.ndarray = slice(int(lo[0]), int(hi[-1]))
+        else:  # event k of the subset is event lo[i] + (k - start of i) of this batch
+            take = np.repeat(lo - (ends - sizes), sizes) + np.arange(
+                int(ends[-1]) if idx.size else 0
+            )
+        # the events of a checked batch, each sample's kept in order: checked already
+        out = object.__new__(SpikeBatch)
+        fields = {
+            "n_steps": self.n_steps,
+            "n_channels": self.n_channels,
+            "offsets": _frozen(np.concatenate([[0], ends]), np.int64),
+            "steps": _frozen(self.steps[take], np.int32),
+            "channels": _frozen(self.channels[take], np.int32),
+            "values": _frozen(self.values[take], np.float32),
+            "dt": self.dt,
+            "labels": None if self.labels is None else _frozen(self.labels[idx], np.int64),
+        }
+        for name, value in fields.items():
+            object.__setattr__(out, name, value)
+        return out
 
     def chunks(self, size: int) -> list[SpikeBatch]:
         """Consecutive sub-batches of at most ``size`` samples."""

@@ -106,6 +106,34 @@ def test_events_are_sorted_by_step_within_each_sample_stably():
     assert np.array_equal(b.dense(0), dense0)
 
 
+@pytest.mark.parametrize(
+    "offsets, steps, expected",
+    [
+        # in order already: steps fall only where a sample begins (kept as given)
+        ([0, 3, 5], [1, 4, 9, 0, 2], [1, 4, 9, 0, 2]),
+        # empty samples first, between and last: the boundary test must not look past them
+        ([0, 0, 2, 2, 4, 4], [3, 7, 1, 2], [3, 7, 1, 2]),
+        # a fall inside a sample that follows an empty one: sorted
+        ([0, 0, 3], [5, 2, 8], [2, 5, 8]),
+        # a fall at the last event of the last sample: sorted
+        ([0, 2, 4], [0, 1, 6, 3], [0, 1, 3, 6]),
+    ],
+)
+def test_ordered_events_are_kept_and_others_sorted(offsets, steps, expected):
+    n = len(steps)
+    b = SpikeBatch(
+        n_steps=10,
+        n_channels=n,
+        offsets=offsets,
+        steps=steps,
+        channels=np.arange(n),
+        values=np.ones(n),
+    )
+    assert b.steps.tolist() == expected
+    order = [steps.index(x) if steps.count(x) == 1 else None for x in expected]
+    assert b.channels.tolist() == order
+
+
 # ---- dense round trips ---------------------------------------------------------------------
 
 
@@ -175,6 +203,34 @@ def test_subset_order_negative_indices_and_labels():
     for bad in ([6], [-7]):
         with pytest.raises(IndexError, match="sample index out of range for a batch of 6"):
             b.subset(bad)
+
+
+@pytest.mark.parametrize(
+    "idx", [[4, 0, -1, 4], [1, 2, 3], [5], [2, 1], [0, 1, 2, 3, 4, 5], [3, 3], []]
+)
+def test_subset_equals_the_checked_constructor(idx):
+    """subset takes its events from a checked batch without checking them again: the result
+    is what the checking constructor builds from the same samples (empty samples included)."""
+    x = random_dense(seed=6, shape=(6, 9, 3))
+    x[2] = 0  # an empty sample
+    b = SpikeBatch.from_dense(x, labels=np.arange(6))
+    sub = b.subset(idx)
+    parts = [b.sample(i % len(b)) for i in idx]
+    sizes = [len(p[0]) for p in parts]
+    ref = SpikeBatch(
+        n_steps=b.n_steps,
+        n_channels=b.n_channels,
+        offsets=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
+        steps=np.concatenate([p[0] for p in parts] or [np.zeros(0)]),
+        channels=np.concatenate([p[1] for p in parts] or [np.zeros(0)]),
+        values=np.concatenate([p[2] for p in parts] or [np.zeros(0)]),
+        dt=b.dt,
+        labels=b.labels[np.asarray(idx, dtype=np.int64)],
+    )
+    for name in ("offsets", "steps", "channels", "values", "labels"):
+        got, want = getattr(sub, name), getattr(ref, name)
+        assert got.dtype == want.dtype and np.array_equal(got, want), name
+        assert not got.flags.writeable, name
 
 
 def test_chunks_cover_the_batch_in_order():
