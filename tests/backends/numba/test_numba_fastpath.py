@@ -5,6 +5,7 @@ docs/semantics.md written out here in numpy."""
 import numba
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import spikelab as sl
 from spikelab.spikes import RecordSpec
@@ -150,3 +151,36 @@ def test_collect_spikes_lists_counts_and_rasters_every_flag(n, rate):
     assert np.array_equal(spk[:got], expected)
     assert np.array_equal(counts, 3 + flags[:n])
     assert np.array_equal(raster, flags[:n])
+
+
+def test_long_delays_use_wide_window_offsets_with_the_same_bits(lif_net):
+    """Offsets ``delay * N + column`` past 65,535 are stored as uint32 (uint16 below): a
+    recurrent delay of up to 1,700 steps in a 40-neuron network still gives the reference's
+    bits (a window of 3,410 rows, which slides once)."""
+    from spikelab.backends.numba.delivery import windowed_csr
+
+    rng = np.random.default_rng(7)
+    n = 40
+    w_rec = sp.csr_matrix((rng.random((n, n)) < 0.3) * rng.normal(0.4, 0.2, (n, n)))
+    net = lif_net(
+        n,
+        tau_mem=10.0,
+        tau_syn=5.0,
+        v_th=1.0,
+        t_ref=2.0,
+        n_inputs=n,
+        w_in=np.eye(n) * 1.5,
+        w_rec=w_rec,
+        rec_delays=rng.integers(1, 1701, w_rec.nnz),
+    )
+    record = RecordSpec(raster=True, voltage=tuple(range(n)))
+    sim = net.compile("numba", dt=1.0, record=record)
+    short = windowed_csr(sim.flat.inputs, n)[1]
+    wide = windowed_csr(sim.flat.recurrent, n)[1]
+    assert short.dtype == np.uint16 and wide.dtype == np.uint32 and wide.max() >= 2**16
+    x = (rng.random((1900, n)) < 0.02).astype(float)
+    rec = sim.run(sl.SpikeBatch.from_dense(x[None]))
+    raster, volts = scalar_reference(sim.flat, x)
+    assert raster[1700:].sum() > 20  # late spikes: the long delays have arrived
+    assert np.array_equal(rec.raster.dense(0), raster)
+    np.testing.assert_array_equal(rec.voltage[0], volts)
