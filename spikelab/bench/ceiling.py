@@ -9,7 +9,8 @@ network and samples must do, at its fastest shape:
   network of Izhikevich neurons only, the float32 Izhikevich update instead;
 * ``scatter``: the workload's recorded synaptic events (every spike of a float64 run through
   its recurrent row, every input event through its input row) added into one L1-resident
-  float32 array of ``n_neurons``: no delay ring, no counters, the same synapse table;
+  float32 array of ``n_neurons``: no delay ring, no counters, the same synapse table with
+  the narrowest column indices (uint16 up to 65,536 neurons, as the kernel's offsets);
 * ``loop``: the per-step overhead of a time loop that looks up a delay-ring slot and tests a
   spike-flag word each step.
 
@@ -142,7 +143,8 @@ def _scatter_time(flat: Any, batch: SpikeBatch, spikes: list[np.ndarray], reps: 
     acc = np.zeros(flat.n_neurons, np.float32)
     rc, inp = flat.recurrent, flat.inputs
     rc_w, in_w = rc.weights.astype(np.float32), inp.weights.astype(np.float32)
-    rc_i, in_i = rc.indices.astype(np.uint32), inp.indices.astype(np.uint32)
+    index = np.uint16 if flat.n_neurons <= 2**16 else np.uint32  # the narrowest that fits
+    rc_i, in_i = rc.indices.astype(index), inp.indices.astype(index)
     total = 0.0
     for b, rows in enumerate(spikes):
         lo, hi = batch.offsets[b], batch.offsets[b + 1]

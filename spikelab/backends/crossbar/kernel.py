@@ -356,6 +356,9 @@ def _run_steps(ev, n_steps, net, out, state, work, spikes, tile, key, cnt):
     lm, lf, gp, gm, gsum, gf, gi = xb
     rows, volts, acc, var = tile
     exact = gi[I_EXACT] != 0
+    izk = K.izh_constants_like(dt, P)
+    flags = np.zeros(8 * ((P.shape[1] + 7) // 8), np.uint8)
+    uniform = K.uniform_populations(P, n_ref, pop_start, pop_stop, pop_kind)
     e, ctr, ecell, n_spk, n_syn = 0, np.uint64(0), 0.0, 0, 0
     for t in range(n_steps):
         e1 = _events_until(ev_steps, e, t)
@@ -373,8 +376,8 @@ def _run_steps(ev, n_steps, net, out, state, work, spikes, tile, key, cnt):
                                         not exact)  # fmt: skip
         # spk_idx[:n_sp]: neurons that spiked this step, ascending
         n_sp = K.step_and_record(t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P,
-                                 n_ref, dt, spk_idx, bin_steps, counts, raster, record_raster,
-                                 vrec_idx, vrec)  # fmt: skip
+                                 n_ref, izk, flags, uniform, spk_idx, bin_steps, counts, raster,
+                                 record_raster, vrec_idx, vrec)  # fmt: skip
         cnt[C_NEURON_UPDATES] += P.shape[1]
         n_spk += n_sp
         if exact:

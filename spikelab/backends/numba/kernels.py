@@ -267,19 +267,18 @@ def record_voltages(t, v, vrec_idx, vrec):
 
 @njit(cache=True)
 def step_and_record(
-    t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, dt, spk,
-    bin_steps, counts, raster, record_raster, vrec_idx, vrec,
+    t, ring, L, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags,
+    uniform, spk, bin_steps, counts, raster, record_raster, vrec_idx, vrec,
 ):  # fmt: skip
     """Every population one step on ``I_in = ring[t % L]`` (the per-step synaptic input of
     all projections, cleared afterwards); the spikes ``spk[:n]`` go into counts (and the
-    raster), the recorded voltages into ``vrec[t]``. Returns n. The one-call form (for
-    steppers and other kernels); ``simulate_sample`` keeps its flags and constants."""
-    flags = np.zeros(8 * ((P.shape[1] + 7) // 8), np.uint8)
-    izk = izh_constants_like(dt, P)
+    raster), the recorded voltages into ``vrec[t]``. Returns n. The one-call form for other
+    kernels (the crossbar's): the caller keeps, for the whole sample, ``izk``
+    (``izh_constants_like``), ``flags`` (uint8, N rounded up to a multiple of 8, zero) and
+    ``uniform`` (``uniform_populations``)."""
     I_in = ring[t % L]
-    general = np.zeros(pop_start.shape[0], np.bool_)  # per-neuron rows everywhere
     update_neurons(
-        I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags, general
+        I_in, pop_start, pop_stop, pop_kind, v, u, i_syn, refr, P, n_ref, izk, flags, uniform
     )  # fmt: skip
     rrow = raster[t if record_raster else 0]
     n = collect_spikes(
