@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import spikelab.bench as bench
+from spikelab.bench.ceiling import ceiling_at
 from spikelab.cli import main
 from spikelab.datasets import generate_nmnist_like
 
@@ -56,6 +57,8 @@ def test_numba_suite_from_a_folder_outside_the_checkout(small_nmnist, elsewhere,
         assert r["samples_per_s"] > 0 and r["spikes_total"] > 0
         assert r["synaptic_events_per_s"] > 0
         assert 0 < r["ceiling_fraction"] and r["ceiling"]["ceiling_s"] > 0
+        syn = r["synaptic_events_per_s"] / r["samples_per_s"]
+        assert r["ceiling_s_per_sample"] == pytest.approx(ceiling_at(r["ceiling"], syn))
     assert [r["n_neurons"] for r in records] == [1000, 1000, 2000, 2000, 1000, 1000, 1000, 1000]
     out = capsys.readouterr().out
     assert "lsm-nmnist-2000" in out and "wrote out/bench.json" in out
@@ -250,3 +253,12 @@ def test_peers_suite_records_and_ratio_table(small_nmnist, elsewhere, capsys, mo
     first = [line.split()[0] for line in table[2:7]]
     assert first == ["numba", "numba", "torch", "norse", "brian2"]
     assert "norse differs: recurrent delays" in out
+
+
+def test_the_ceiling_is_scaled_to_the_work_of_the_record():
+    """The scatter part of a ceiling measured on samples with 200 synaptic events each is
+    halved for a record whose samples carry 100; the update and loop parts stay."""
+    c = {"update_s": 1e-4, "loop_s": 2e-6, "scatter_s": 4e-4, "synaptic_events_per_sample": 200.0}
+    assert ceiling_at(c, 100.0) == pytest.approx(1e-4 + 2e-6 + 2e-4)
+    assert ceiling_at(c, 200.0) == pytest.approx(1e-4 + 2e-6 + 4e-4)
+    assert ceiling_at(c | {"synaptic_events_per_sample": 0.0}, 0.0) == pytest.approx(1.02e-4)

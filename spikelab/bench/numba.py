@@ -14,7 +14,8 @@ Workloads:
 Each workload runs in float64 (the reference) and float32 (the fast path), timed best of two
 passes over ``n_samples`` samples, after a compile run on 4. Every record carries
 ``ceiling_fraction``: the workload's measured ceiling (:mod:`spikelab.bench.ceiling`, on the
-first ``ceiling_samples`` samples, one thread) over the record's seconds per sample per core.
+first ``ceiling_samples`` samples, one thread), scaled to the record's synaptic events per
+sample (``ceiling_at``), over the record's seconds per sample per core.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numba
 
 from ..network import Network
 from ..spikes import RecordSpec, SpikeBatch
-from .ceiling import ceiling_fraction, measure_ceiling
+from .ceiling import ceiling_at, ceiling_fraction, measure_ceiling
 from .common import build_reservoir, lsm_config, lsm_network, nmnist_batch
 
 ACTIVE_1000: dict[str, Any] = {
@@ -107,10 +108,11 @@ def run_numba_bench(
         ceiling = measure_ceiling(net, head)
         for dtype in DTYPES:
             rec = _measure(net, batch, enc.dt, name, dtype)
-            rec["ceiling_s_per_sample"] = ceiling["ceiling_s"]
+            syn = rec["synaptic_events_per_s"] / rec["samples_per_s"]
+            rec["ceiling_s_per_sample"] = ceiling_at(ceiling, syn)
             rec["ceiling"] = ceiling
             rec["ceiling_fraction"] = ceiling_fraction(
-                ceiling["ceiling_s"], rec["samples_per_s"], rec["cores"]
+                rec["ceiling_s_per_sample"], rec["samples_per_s"], rec["cores"]
             )
             out.append(rec)
     return out

@@ -37,7 +37,7 @@ from ..backends.base import BackendUnavailable
 from ..backends.common import prepare
 from ..network import Network
 from ..spikes import RecordSpec, SpikeBatch
-from .ceiling import ceiling_fraction, measure_ceiling
+from .ceiling import ceiling_at, ceiling_fraction, measure_ceiling
 from .common import lsm_config, lsm_network, nmnist_batch
 from .peer_table import add_ratios, format_ratio_table
 
@@ -227,10 +227,11 @@ def _numba_records(
     f64, per_sample = bench_numba(net, batch, reps)
     records = [f64, bench_numba(net, batch, reps, "float32")[0]]
     for r in records:
-        r["ceiling_s_per_sample"] = ceiling["ceiling_s"]
+        syn = r["synaptic_events_per_s"] / r["samples_per_s"]
+        r["ceiling_s_per_sample"] = ceiling_at(ceiling, syn)
         r["ceiling"] = ceiling
         r["ceiling_fraction"] = ceiling_fraction(
-            ceiling["ceiling_s"], r["samples_per_s"], r["cores"]
+            r["ceiling_s_per_sample"], r["samples_per_s"], r["cores"]
         )
         r |= _check(r["spikes_total"], sum(per_sample))
     return records, per_sample
