@@ -73,6 +73,14 @@ def test_an_unknown_suite_is_an_error_naming_the_known_ones(elsewhere, capsys):
         bench.suite("x")
 
 
+@pytest.mark.parametrize("samples", ["0", "-3"])
+def test_samples_below_one_are_an_error_before_any_work(elsewhere, capsys, samples):
+    """``--samples 0`` ran every suite at its default size (0 read as "not given")."""
+    assert main(["bench", "--suite", "numba", "--samples", samples, "--data", "nowhere"]) == 2
+    err = capsys.readouterr().err
+    assert f"--samples must be a whole number >= 1, got {int(samples)}" in err
+
+
 def test_missing_data_is_an_error_saying_how_to_get_data(elsewhere, monkeypatch, capsys):
     monkeypatch.setattr(bench, "CHECKOUT", elsewhere)  # no checkout data either
     assert main(["bench", "--suite", "numba"]) == 2

@@ -115,10 +115,15 @@ def run_bench(
     unknown = [name for name in names if name not in SUITES]
     if unknown:
         raise ValueError(f"unknown bench suite {unknown[0]!r}; suites: {', '.join(SUITES)}")
+    if n_samples is not None and (isinstance(n_samples, bool) or int(n_samples) < 1):
+        raise ValueError(
+            f"--samples must be a whole number >= 1, got {n_samples!r}; leave it out for each "
+            "suite's default"
+        )
     data = find_data(data_dir)
     kwargs: dict[str, Any] = {"data_dir": str(data)}
-    if n_samples:
-        kwargs["n_samples"] = n_samples
+    if n_samples is not None:
+        kwargs["n_samples"] = int(n_samples)
     records: list[dict[str, Any]] = []
     for name in names:
         try:
