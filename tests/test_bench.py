@@ -219,6 +219,32 @@ def test_the_ratio_table_is_computed_from_the_records():
     assert text[3].split()[-2:] == ["20", "8"]
 
 
+def test_an_engine_on_fewer_samples_is_compared_with_numba_on_the_same_ones():
+    """Brian2 ran the first 200 samples: numba's rate on those 200 is the one divided."""
+    from spikelab.bench.peer_table import add_ratios
+
+    by_prefix = {"200": 900.0, "8": 700.0}
+    records = [
+        {"backend": "numba", "mode": "float64", "samples_per_s": 400.0, "n_samples": 500},
+        {
+            "backend": "numba",
+            "mode": "float32",
+            "samples_per_s": 1000.0,
+            "n_samples": 500,
+            "samples_per_s_by_prefix": by_prefix,
+        },
+        {"backend": "brian2", "mode": "cpp_standalone", "samples_per_s": 50.0, "n_samples": 200},
+        {"backend": "brian2", "mode": "runtime-numpy", "samples_per_s": 7.0, "n_samples": 8},
+        {"backend": "torch", "mode": "cpu-float32", "samples_per_s": 100.0, "n_samples": 256},
+    ]
+    add_ratios(records)
+    assert records[2]["numba_float32_over_this"] == 18.0  # 900 / 50, not 1000 / 50
+    assert records[3]["numba_float32_over_this"] == 100.0
+    assert records[4]["numba_float32_over_this"] == 10.0  # no rate on 256: all samples'
+    assert records[2]["numba_float64_over_this"] == 8.0  # float64 has no prefix rates here
+    assert records[1]["numba_float32_over_this"] == 1.0
+
+
 def test_peers_suite_records_and_ratio_table(small_nmnist, elsewhere, capsys, monkeypatch):
     """One peers run on a tiny workload (4 samples; Brian2 only in runtime-numpy, the one mode
     that builds nothing): every record has the keys, the table is printed and in the JSON."""
@@ -242,13 +268,17 @@ def test_peers_suite_records_and_ratio_table(small_nmnist, elsewhere, capsys, mo
         ("brian2", "runtime-numpy"),
     ]
     assert [r["n_samples"] for r in records] == [4, 4, 3, 2, 1]
-    f32, f64 = records[1]["samples_per_s"], records[0]["samples_per_s"]
+    for r in records[:2]:  # numba timed on every other engine's samples too
+        assert sorted(r["samples_per_s_by_prefix"]) == ["1", "2", "3"]
+    f32, f64 = records[1]["samples_per_s_by_prefix"], records[0]["samples_per_s_by_prefix"]
+    f32[str(4)], f64[str(4)] = records[1]["samples_per_s"], records[0]["samples_per_s"]
     for r in records:
         assert r["suite"] == "peers" and r["workload"] == "lsm-nmnist-1000"
         assert r["samples_per_s"] > 0 and r["spikes_total"] > 0 and r["cores"] >= 1
         assert r["numba_spikes"] > 0 and 0 <= r["spikes_rel_diff"]
-        assert r["numba_float32_over_this"] == pytest.approx(f32 / r["samples_per_s"])
-        assert r["numba_float64_over_this"] == pytest.approx(f64 / r["samples_per_s"])
+        own, n = r["samples_per_s"], str(r["n_samples"])
+        assert r["numba_float32_over_this"] == pytest.approx(f32[n] / own)
+        assert r["numba_float64_over_this"] == pytest.approx(f64[n] / own)
     for r in records[:2]:
         assert r["ceiling_fraction"] > 0 and r["ceiling"]["ceiling_s"] > 0
     # exact engines compute numba float64's spikes on the same samples

@@ -1,10 +1,12 @@
 """The ratio table of ``spikelab bench --suite peers``, computed from its records alone.
 
 Every timed record gets ``numba_float32_over_this`` and ``numba_float64_over_this``: numba's
-samples/s (float32, float64) over the record's own, so each figure stays with its engine in
-the bench JSON. :func:`ratio_rows` turns the records into the printed table, one row an
-engine: samples/s, samples/s per core, the spikes it computed beside numba float64's on the
-same samples, and the two ratios.
+samples/s (float32, float64) on the same samples as the record (``samples_per_s_by_prefix``
+when the engine ran only the first ``n_samples``, which are busier than the average) over
+the record's own, so each figure stays with its engine in the bench JSON.
+:func:`ratio_rows` turns the records into the printed table, one row an engine: samples/s,
+samples/s per core, the spikes it computed beside numba float64's on the same samples, and
+the two ratios.
 """
 
 from __future__ import annotations
@@ -28,22 +30,25 @@ RATIO_COLUMNS = (
 )
 
 
-def _numba_rate(records: list[dict[str, Any]], dtype: str) -> float | None:
+def _numba_rate(records: list[dict[str, Any]], dtype: str, n_samples: Any) -> float | None:
+    """numba's samples/s in ``dtype`` on the first ``n_samples`` samples: its rate on that
+    prefix where it was timed, else its rate on all its samples."""
     for r in records:
         if r.get("backend") == "numba" and r.get("mode") == dtype and r.get("samples_per_s"):
-            return float(r["samples_per_s"])
+            by_prefix = r.get("samples_per_s_by_prefix") or {}
+            return float(by_prefix.get(str(n_samples), r["samples_per_s"]))
     return None
 
 
 def add_ratios(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Set ``numba_float32_over_this`` and ``numba_float64_over_this`` on every timed record
     (None where that numba record is missing); returns ``records``."""
-    rates = {dtype: _numba_rate(records, dtype) for dtype in ("float32", "float64")}
     for r in records:
         own = r.get("samples_per_s")
         if not own:
             continue
-        for dtype, rate in rates.items():
+        for dtype in ("float32", "float64"):
+            rate = _numba_rate(records, dtype, r.get("n_samples"))
             r[f"numba_{dtype}_over_this"] = rate / own if rate else None
     return records
 

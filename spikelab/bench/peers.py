@@ -119,9 +119,16 @@ def _check(spikes: int, numba_spikes: int) -> dict[str, Any]:
 
 
 def bench_numba(
-    net: Network, batch: SpikeBatch, reps: int = 2, dtype: str = "float64"
+    net: Network,
+    batch: SpikeBatch,
+    reps: int = 2,
+    dtype: str = "float64",
+    prefixes: tuple[int, ...] = (),
 ) -> tuple[dict, list[int]]:
-    """numba throughput, and the spike count of each sample (for the peers' check)."""
+    """numba throughput, and the spike count of each sample (for the peers' check).
+    ``prefixes``: numbers of first samples also timed alone (best of ``reps`` + 1), into
+    ``samples_per_s_by_prefix``, so that an engine run on fewer samples is compared with
+    numba on the same ones (the first N-MNIST samples are busier than the average)."""
     sim = net.compile("numba", dt=batch.dt, record=RECORD, dtype=dtype)
     sim.run(batch.subset(range(min(4, len(batch)))))  # JIT compile (cached after the first run)
     best, per_sample = float("inf"), []
@@ -135,8 +142,18 @@ def bench_numba(
             syn += rec.n_synaptic_events
             per_sample += rec.counts.sum(axis=(1, 2)).tolist()
         best = min(best, time.perf_counter() - t0)
+    by_prefix = {}
+    for k in sorted({k for k in prefixes if 0 < k < len(batch)}):
+        head, fastest = batch.subset(range(k)), float("inf")
+        for _ in range(reps + 1):
+            t0 = time.perf_counter()
+            for chunk in head.chunks(256):
+                sim.run(chunk)
+            fastest = min(fastest, time.perf_counter() - t0)
+        by_prefix[str(k)] = k / fastest
     cores = numba.get_num_threads()
-    return peer_record("numba", dtype, len(batch), best, spikes, syn, cores), per_sample
+    record = peer_record("numba", dtype, len(batch), best, spikes, syn, cores)
+    return record | {"samples_per_s_by_prefix": by_prefix}, per_sample
 
 
 def bench_torch(net: Network, batch: SpikeBatch, numba_spikes: int) -> dict[str, Any]:
@@ -220,12 +237,13 @@ def bench_brian2(
 
 
 def _numba_records(
-    net: Network, batch: SpikeBatch, reps: int, ceiling_samples: int
+    net: Network, batch: SpikeBatch, reps: int, ceiling_samples: int, prefixes: tuple[int, ...]
 ) -> tuple[list[dict[str, Any]], list[int]]:
-    """numba float64 and float32, each with ``ceiling_fraction``; float64's spikes per sample."""
+    """numba float64 and float32, each with ``ceiling_fraction`` and its rate on the other
+    engines' ``prefixes``; float64's spikes per sample."""
     ceiling = measure_ceiling(net, batch.subset(range(min(ceiling_samples, len(batch)))))
-    f64, per_sample = bench_numba(net, batch, reps)
-    records = [f64, bench_numba(net, batch, reps, "float32")[0]]
+    f64, per_sample = bench_numba(net, batch, reps, prefixes=prefixes)
+    records = [f64, bench_numba(net, batch, reps, "float32", prefixes)[0]]
     for r in records:
         syn = r["synaptic_events_per_s"] / r["samples_per_s"]
         r["ceiling_s_per_sample"] = ceiling_at(ceiling, syn)
@@ -256,14 +274,22 @@ def run_peers_bench(
         (default: all).
     """
     net, batch = workload(data_dir, n_samples)
-    records, per_sample = _numba_records(net, batch, reps, ceiling_samples)
     sizes = PREFIX | (prefix or {})
+    wanted = (lambda m: True) if modes is None else (lambda m: m in modes)
+
+    def size(key: str, n: int | None = None) -> int:
+        return min(len(batch), n or sizes.get(key.split("-omp")[0], len(batch)))
+
+    labels = ["torch", "norse"] + [label for label, _ in brian2_modes(all_cores())]
+    prefixes = tuple(
+        size(k, n_brian2 if k not in ("torch", "norse") else None) for k in labels if wanted(k)
+    )
+    records, per_sample = _numba_records(net, batch, reps, ceiling_samples, prefixes)
 
     def head(key: str, n: int | None = None) -> tuple[SpikeBatch, int]:
-        k = min(len(batch), n or sizes.get(key.split("-omp")[0], len(batch)))
+        k = size(key, n)
         return batch.subset(range(k)), int(sum(per_sample[:k]))
 
-    wanted = (lambda m: True) if modes is None else (lambda m: m in modes)
     if wanted("torch"):
         records.append(bench_torch(net, *head("torch")))
     if wanted("norse"):
