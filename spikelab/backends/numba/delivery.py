@@ -140,15 +140,17 @@ def deliver_inputs_window(e0, e1, t, ev_steps, ev_ch, ev_val, indptr, off, w, bu
     """Input events of step t from e0 into the window at ``base`` (uint64: row of step t
     times N); returns (next event, synaptic events)."""
     n_syn = 0
-    e = e0
-    while e < e1 and ev_steps[e] == t:
+    e_end = e0
+    while e_end < e1 and ev_steps[e_end] == t:
+        e_end += 1
+    for e in range(e0, e_end):
         ch = ev_ch[e]
         val = ev_val[e]
-        for k in range(np.uint64(indptr[ch]), np.uint64(indptr[ch + 1])):
+        lo, hi = indptr[ch], indptr[ch + 1]
+        for k in range(np.uint64(lo), np.uint64(hi)):
             buf[base + off[k]] += w[k] * val
-        n_syn += indptr[ch + 1] - indptr[ch]
-        e += 1
-    return e, n_syn
+        n_syn += hi - lo
+    return e_end, n_syn
 
 
 @njit(cache=True, inline="always")
