@@ -415,12 +415,9 @@ def chunk_items(data: Sequence[np.ndarray], size: int) -> Iterator[Sequence[np.n
     (file references, read by the worker), else the chunk's event arrays."""
     from ..datasets.lazy import LazyEvents
 
-    n = len(data)
+    n, lazy = len(data), isinstance(data, LazyEvents)
     for s in range(0, n, size):
-        if isinstance(data, LazyEvents):
-            yield data[s : min(s + size, n)]
-        else:
-            yield [data[i] for i in range(s, min(s + size, n))]
+        yield data[s : min(s + size, n)] if lazy else [data[i] for i in range(s, min(s + size, n))]
 
 
 def _per_sample_extras(rec: Recording, size: int) -> list[tuple[str, float, int]]:
