@@ -19,7 +19,6 @@ on the same samples, not assumed equal.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -28,6 +27,7 @@ import torch
 
 from ..ir import ALPHA, BETA, BIAS_TERM, KIND_LIF, V_RESET, V_REST, V_TH, FlatNetwork
 from ..spikes import SpikeBatch
+from .common import all_cores
 
 __all__ = [
     "BATCH_SIZE",
@@ -164,7 +164,7 @@ def run_norse(
     per sample, ``sim_s`` (norse's forward calls) and ``input_s`` (building the dense input
     tensors), in seconds."""
     module = norse_module(flat, dtype)
-    threads = threads or len(os.sched_getaffinity(0))
+    threads = threads or all_cores()
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     per_sample, sim_s, input_s = [], 0.0, 0.0

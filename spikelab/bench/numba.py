@@ -21,7 +21,6 @@ sample (``ceiling_at``), over the record's seconds per sample per core.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import numba
@@ -29,7 +28,7 @@ import numba
 from ..network import Network
 from ..spikes import RecordSpec, SpikeBatch
 from .ceiling import ceiling_at, ceiling_fraction, measure_ceiling
-from .common import build_reservoir, lsm_config, lsm_network, nmnist_batch
+from .common import best_pass, build_reservoir, lsm_config, lsm_network, nmnist_batch
 
 ACTIVE_1000: dict[str, Any] = {
     "builder": "lsm_column",
@@ -49,29 +48,14 @@ IZH_1000: dict[str, Any] = {
 DTYPES = ("float64", "float32")
 
 
-def _best_pass(sim: Any, batch: SpikeBatch, reps: int) -> tuple[float, float, int, int]:
-    """Best wall and CPU seconds of ``reps`` passes over the batch, spikes and synaptic
-    events of a pass."""
-    best = cpu = float("inf")
-    spikes = syn = 0
-    for _ in range(reps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        spikes = syn = 0
-        for chunk in batch.chunks(256):
-            rec = sim.run(chunk)
-            spikes += rec.n_spikes
-            syn += rec.n_synaptic_events
-        best = min(best, time.perf_counter() - t0)
-        cpu = min(cpu, time.process_time() - c0)
-    return best, cpu, spikes, syn
-
-
 def _measure(
     net: Network, batch: SpikeBatch, dt: float, workload: str, dtype: str, reps: int = 2
 ) -> dict:
     sim = net.compile("numba", dt=dt, record=RecordSpec(bin_steps=50), dtype=dtype)
     sim.run(batch.subset(range(min(4, len(batch)))))  # compile (cached after the first run)
-    best, cpu, spikes, syn = _best_pass(sim, batch, reps)
+    passes = best_pass(sim, batch, reps)
+    best, cpu = passes.wall_s, passes.cpu_s
+    spikes, syn = passes.spikes, passes.synaptic_events
     return {
         "suite": "numba",
         "backend": "numba",

@@ -38,7 +38,7 @@ from ..backends.common import prepare
 from ..network import Network
 from ..spikes import RecordSpec, SpikeBatch
 from .ceiling import ceiling_at, ceiling_fraction, measure_ceiling
-from .common import lsm_config, lsm_network, nmnist_batch
+from .common import all_cores, best_pass, lsm_config, lsm_network, nmnist_batch
 from .peer_table import add_ratios, format_ratio_table
 
 WORKLOAD = "lsm-nmnist-1000"
@@ -51,11 +51,6 @@ PREFIX = {
     "runtime-cython": 40,
     "runtime-numpy": 8,
 }
-
-
-def all_cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0))
 
 
 def brian2_modes(cores: int) -> list[tuple[str, dict[str, Any]]]:
@@ -131,29 +126,16 @@ def bench_numba(
     numba on the same ones (the first N-MNIST samples are busier than the average)."""
     sim = net.compile("numba", dt=batch.dt, record=RECORD, dtype=dtype)
     sim.run(batch.subset(range(min(4, len(batch)))))  # JIT compile (cached after the first run)
-    best, per_sample = float("inf"), []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        spikes = syn = 0
-        per_sample = []
-        for chunk in batch.chunks(256):
-            rec = sim.run(chunk)
-            spikes += rec.n_spikes
-            syn += rec.n_synaptic_events
-            per_sample += rec.counts.sum(axis=(1, 2)).tolist()
-        best = min(best, time.perf_counter() - t0)
-    by_prefix = {}
-    for k in sorted({k for k in prefixes if 0 < k < len(batch)}):
-        head, fastest = batch.subset(range(k)), float("inf")
-        for _ in range(reps + 1):
-            t0 = time.perf_counter()
-            for chunk in head.chunks(256):
-                sim.run(chunk)
-            fastest = min(fastest, time.perf_counter() - t0)
-        by_prefix[str(k)] = k / fastest
+    passes = best_pass(sim, batch, reps, per_sample=True)
+    by_prefix = {
+        str(k): k / best_pass(sim, batch.subset(range(k)), reps + 1).wall_s
+        for k in sorted({k for k in prefixes if 0 < k < len(batch)})
+    }
     cores = numba.get_num_threads()
-    record = peer_record("numba", dtype, len(batch), best, spikes, syn, cores)
-    return record | {"samples_per_s_by_prefix": by_prefix}, per_sample
+    record = peer_record(
+        "numba", dtype, len(batch), passes.wall_s, passes.spikes, passes.synaptic_events, cores
+    )
+    return record | {"samples_per_s_by_prefix": by_prefix}, passes.per_sample
 
 
 def bench_torch(net: Network, batch: SpikeBatch, numba_spikes: int) -> dict[str, Any]:
